@@ -1,0 +1,30 @@
+import type { Interval } from './interval.js';
+
+/**
+ * One OHLCV candle, as served by `GET /api/candles` (ARCHITECTURE.md §5).
+ * Keyed by (symbol, interval, start). `rev` starts at 0 and grows by one each time a late event
+ * amends a candle that was already emitted as final. `final` turns true when the watermark passes
+ * the bucket end plus the allowed lateness.
+ */
+export interface Candle {
+  symbol: string;
+  interval: Interval;
+  /** Bucket start, epoch ms, aligned to the exchange session. */
+  start: number;
+  /** Bucket end (exclusive), epoch ms. Shorter than the interval when a session boundary cuts it. */
+  end: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  /** Volume-weighted average price of the trades in the bucket (close of a flat filled candle). */
+  vwap: number;
+  trades: number;
+  final: boolean;
+  rev: number;
+}
+
+export function candleKey(c: Pick<Candle, 'symbol' | 'interval' | 'start'>): string {
+  return `${c.symbol}|${c.interval}|${c.start}`;
+}

@@ -1,0 +1,14 @@
+export { INTERVALS, INTERVAL_MS, isInterval, type Interval } from './interval.js';
+export {
+  trade,
+  quote,
+  bar,
+  type TradeEvent,
+  type QuoteEvent,
+  type BarEvent,
+  type MarketEvent,
+  type MarketEventKind,
+} from './market-event.js';
+export { type Candle, candleKey } from './candle.js';
+export { type Instrument, type ExchangeCode } from './instrument.js';
+export { EventReject, validateEvent, parseEvent, type RejectRule, type ValidationPolicy } from './validate.js';
