@@ -10,5 +10,6 @@ export {
   type MarketEventKind,
 } from './market-event.js';
 export { type Candle, candleKey } from './candle.js';
+export { type Kpi } from './kpi.js';
 export { type Instrument, type ExchangeCode } from './instrument.js';
 export { EventReject, validateEvent, parseEvent, type RejectRule, type ValidationPolicy } from './validate.js';
