@@ -13,3 +13,4 @@ export { type Candle, candleKey } from './candle.js';
 export { type Kpi } from './kpi.js';
 export { type Instrument, type ExchangeCode } from './instrument.js';
 export { EventReject, validateEvent, parseEvent, type RejectRule, type ValidationPolicy } from './validate.js';
+export { encodeEvent, decodeEvent } from './event-codec.js';

@@ -1,0 +1,1 @@
+export { DedupOperator, type DedupState } from './dedup-operator.js';

@@ -1,0 +1,1 @@
+export { KpiOperator, type KpiOperatorOptions, type KpiState } from './kpi-operator.js';

@@ -1,0 +1,154 @@
+import type { Kpi, MarketEvent } from '../../domain/index.js';
+import { BaseOperator } from '../runtime/operator.js';
+
+/** Seconds of event time over which trades per second are averaged. */
+const RATE_WINDOW_S = 10;
+
+interface SymbolKpi {
+  symbol: string;
+  session: string;
+  last: number;
+  ts: number;
+  open: number;
+  high: number;
+  low: number;
+  volume: number;
+  notional: number;
+  prevClose: number | null;
+  /** Trade counts per event-time second, a ring of RATE_WINDOW_S slots. */
+  secCounts: number[];
+  secKeys: number[];
+  /** Set while the symbol is in this batch's touched list (avoids a per-tick Set lookup). */
+  dirty: boolean;
+}
+
+export interface KpiState {
+  symbols: SymbolKpi[];
+}
+
+export interface KpiOperatorOptions {
+  /**
+   * The session a trade belongs to (exchange-local trading date), or null outside any session.
+   * A new session key rolls the previous session's last price into `prevClose`.
+   */
+  sessionOf: (symbol: string, ts: number) => string | null;
+  /** Previous closes known before the first session (e.g. from history). */
+  prevCloses?: ReadonlyMap<string, number>;
+}
+
+/**
+ * Per-symbol KPIs from trades: last, change against the previous session's close, session
+ * OHLC, volume, VWAP and trades per second over the last 10 s of event time. Emits one KPI copy
+ * per symbol touched in a batch, so fan-out cost follows symbols, not ticks.
+ */
+export class KpiOperator extends BaseOperator<MarketEvent, Kpi, KpiState> {
+  readonly name = 'kpis';
+  readonly #bySymbol = new Map<string, SymbolKpi>();
+  readonly #touched: SymbolKpi[] = [];
+  readonly #options: KpiOperatorOptions;
+
+  constructor(options: KpiOperatorOptions) {
+    super();
+    this.#options = options;
+  }
+
+  override processBatch(batch: readonly MarketEvent[], out: Kpi[]): void {
+    const touched = this.#touched;
+    for (let i = 0; i < batch.length; i++) {
+      const e = batch[i] as MarketEvent;
+      if (e.kind !== 'trade') continue;
+      const session = this.#options.sessionOf(e.symbol, e.ts);
+      if (session === null) continue;
+      let s = this.#bySymbol.get(e.symbol);
+      if (s === undefined) {
+        s = {
+          symbol: e.symbol,
+          session,
+          last: e.price,
+          ts: e.ts,
+          open: e.price,
+          high: e.price,
+          low: e.price,
+          volume: 0,
+          notional: 0,
+          prevClose: this.#options.prevCloses?.get(e.symbol) ?? null,
+          secCounts: new Array<number>(RATE_WINDOW_S).fill(0),
+          secKeys: new Array<number>(RATE_WINDOW_S).fill(-1),
+          dirty: false,
+        };
+        this.#bySymbol.set(e.symbol, s);
+      } else if (session !== s.session) {
+        // Only a later session rolls over; a straggler from the previous session is ignored.
+        if (session < s.session) continue;
+        s.prevClose = s.last;
+        s.session = session;
+        s.open = s.high = s.low = e.price;
+        s.volume = 0;
+        s.notional = 0;
+      }
+      if (e.ts >= s.ts) {
+        s.last = e.price;
+        s.ts = e.ts;
+      }
+      if (e.price > s.high) s.high = e.price;
+      if (e.price < s.low) s.low = e.price;
+      s.volume += e.size;
+      s.notional += e.price * e.size;
+      const sec = Math.floor(e.ts / 1000);
+      const slot = sec % RATE_WINDOW_S;
+      if (s.secKeys[slot] !== sec) {
+        s.secKeys[slot] = sec;
+        s.secCounts[slot] = 0;
+      }
+      s.secCounts[slot] = (s.secCounts[slot] as number) + 1;
+      if (!s.dirty) {
+        s.dirty = true;
+        touched.push(s);
+      }
+    }
+    for (let i = 0; i < touched.length; i++) {
+      const t = touched[i] as SymbolKpi;
+      t.dirty = false;
+      out.push(toKpi(t));
+    }
+    touched.length = 0;
+  }
+
+  /** Current KPIs of every symbol (for snapshots). */
+  all(): Kpi[] {
+    return Array.from(this.#bySymbol.values(), toKpi);
+  }
+
+  override onCheckpoint(): KpiState {
+    return { symbols: Array.from(this.#bySymbol.values(), (s) => ({ ...s, secCounts: [...s.secCounts], secKeys: [...s.secKeys] })) };
+  }
+
+  override restore(state: KpiState): void {
+    this.#bySymbol.clear();
+    for (const s of state.symbols) this.#bySymbol.set(s.symbol, { ...s, secCounts: [...s.secCounts], secKeys: [...s.secKeys] });
+  }
+}
+
+function toKpi(s: SymbolKpi): Kpi {
+  const change = s.prevClose === null ? 0 : s.last - s.prevClose;
+  const lastSec = Math.floor(s.ts / 1000);
+  let trades = 0;
+  for (let i = 0; i < RATE_WINDOW_S; i++) {
+    const key = s.secKeys[i] as number;
+    if (key > lastSec - RATE_WINDOW_S && key <= lastSec) trades += s.secCounts[i] as number;
+  }
+  return {
+    symbol: s.symbol,
+    last: s.last,
+    change,
+    changePct: s.prevClose === null ? 0 : (change / s.prevClose) * 100,
+    open: s.open,
+    high: s.high,
+    low: s.low,
+    volume: s.volume,
+    vwap: s.volume > 0 ? s.notional / s.volume : s.last,
+    prevClose: s.prevClose,
+    tradesPerSec: trades / RATE_WINDOW_S,
+    ts: s.ts,
+  };
+}

@@ -1,0 +1,122 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema: `stockstream.yaml`, `STOCKSTREAM_*` environment variables and CLI
+ * flags all land here, are validated once at start, and the result is frozen. Each field's
+ * default and meaning sit next to it (the fastify/platformatic pattern). Unknown keys are errors,
+ * so a typo never silently falls back to a default.
+ */
+const port = z.number().int().min(0).max(65_535);
+const positiveInt = z.number().int().positive();
+const nonNegative = z.number().min(0);
+
+const holidays = z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD'));
+
+export const configSchema = z
+  .object({
+    /** HTTP port of the API and dashboard; 0 picks a free one. */
+    port: port.default(8080),
+    /** Interface to listen on. Use 0.0.0.0 to serve other machines. */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** Where the journal, checkpoints and lake live. */
+    dataDir: z.string().min(1).default('./data'),
+    /** The market data source `up` starts with. */
+    source: z.enum(['simulator', 'replay']).default('simulator'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    simulator: z
+      .object({
+        /** Same seed, same market (with the virtual clock). */
+        seed: z.number().int().default(42),
+        /** Events per second across all symbols. */
+        ratePerSec: positiveInt.max(2_000_000).default(2_000),
+        /** Share of events that are quotes. */
+        quoteRatio: z.number().min(0).max(0.95).default(0.3),
+        /**
+         * `always-open` keeps every market trading so the quick start is live at any hour;
+         * `faithful` follows each exchange's sessions, lunch breaks and holidays.
+         */
+        calendar: z.enum(['always-open', 'faithful']).default('always-open'),
+      })
+      .strict()
+      .prefault({}),
+    replay: z
+      .object({
+        file: z.string().min(1).optional(),
+        /** Multiple of event time, or `max` for as fast as the pipeline takes it. */
+        speed: z.union([z.literal('max'), z.number().positive()]).default(1),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        /** `always`: fsync before each ack; `batch`: one fsync per group-commit window; `never`: OS cache. */
+        fsync: z.enum(['always', 'batch', 'never']).default('batch'),
+        groupCommitMs: nonNegative.max(1_000).default(2),
+        segmentBytes: positiveInt.min(1_048_576).default(64 * 1_048_576),
+        partitions: positiveInt.max(256).default(4),
+        /** Ticks are kept this long (ms); default seven days. */
+        retentionMs: positiveInt.default(7 * 86_400_000),
+        retentionBytes: positiveInt.optional(),
+      })
+      .strict()
+      .prefault({}),
+    ingest: z
+      .object({
+        /** `reject` refuses symbols not in `instruments` (to the dead-letter topic); `accept` takes any. */
+        unknownSymbols: z.enum(['accept', 'reject']).default('reject'),
+        /** Refuse events this far ahead of the wall clock (ms). */
+        maxFutureMs: positiveInt.default(60_000),
+        /** Refuse events this far behind the wall clock (ms); replay accepts any age. */
+        maxPastMs: positiveInt.default(7 * 86_400_000),
+      })
+      .strict()
+      .prefault({}),
+    processing: z
+      .object({
+        /** Event ids remembered for dedup (per partition). */
+        dedupWindow: positiveInt.default(200_000),
+        /** A late event within this many ms after its candle closed amends it (rev + 1). */
+        allowedLatenessMs: nonNegative.default(2_000),
+        /** Fill gaps inside sessions with flat zero-volume candles. */
+        fillGaps: z.boolean().default(true),
+        /** Build candles from pre- and post-market trades too. */
+        includeExtendedHours: z.boolean().default(false),
+        /** With no input for this long (wall clock), event time advances with the clock so quiet markets still close candles. */
+        idleWatermarkMs: positiveInt.default(1_000),
+        /** Operator state is checkpointed this often; a restart replays only what came since. */
+        checkpointIntervalMs: positiveInt.default(10_000),
+        /** Indicators maintained live for every symbol and interval. */
+        indicators: z
+          .array(z.string().min(1))
+          .default(['sma:20', 'ema:20', 'rsi:14', 'macd:12:26:9', 'bbands:20:2', 'atr:14', 'vwap']),
+      })
+      .strict()
+      .prefault({}),
+    live: z
+      .object({
+        /** Candles kept in memory per symbol and interval. */
+        depth: positiveInt.max(100_000).default(500),
+      })
+      .strict()
+      .prefault({}),
+    stream: z
+      .object({
+        maxPerSecondPerSymbol: positiveInt.max(1_000).default(60),
+        maxBufferedBytes: positiveInt.default(1_048_576),
+      })
+      .strict()
+      .prefault({}),
+    calendars: z
+      .object({
+        holidays: z
+          .object({ NYSE: holidays.optional(), NASDAQ: holidays.optional(), HOSE: holidays.optional(), HNX: holidays.optional() })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

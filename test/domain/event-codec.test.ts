@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { bar, decodeEvent, encodeEvent, quote, trade, type MarketEvent } from '../../src/domain/index.js';
+
+describe('event codec', () => {
+  const cases: MarketEvent[] = [
+    trade({ symbol: 'AAPL', ts: 1_700_000_000_123, source: 'sim', id: 'sim-1', price: 190.12, size: 100 }),
+    trade({ symbol: 'VNM', ts: 1_700_000_000_124, source: 'vnstock', id: 'giá-2', price: 65_400, size: 1_000, conditions: ['@', 'T'] }),
+    quote({ symbol: 'BRK.B', ts: 1_700_000_000_125, source: 'finnhub', id: 'q-3', bid: 412.1, ask: 412.15, bidSize: 3, askSize: 0 }),
+    bar({ symbol: 'FPT', ts: 1_700_000_040_000, source: 'replay', id: 'b-4', interval: '1m', open: 1.1, high: 1.3, low: 1.0, close: 1.2, volume: 0.1 + 0.2 }),
+  ];
+  for (const e of cases) {
+    it(`round-trips a ${e.kind} exactly (${e.id})`, () => {
+      expect(decodeEvent(encodeEvent(e)), 'decode(encode(e)) must equal e field by field, floats bit-exact').toEqual(e);
+    });
+  }
+
+  it('refuses bytes of an unknown version instead of misreading them', () => {
+    const bytes = encodeEvent(cases[0] as MarketEvent);
+    bytes[0] = 9;
+    expect(() => decodeEvent(bytes), 'a future format must not decode as garbage').toThrow(/expected version 1, got 9/);
+  });
+});

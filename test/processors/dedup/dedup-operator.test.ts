@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { trade, type MarketEvent } from '../../../src/domain/index.js';
+import { DedupOperator } from '../../../src/processors/dedup/index.js';
+
+const ev = (id: string): MarketEvent => trade({ symbol: 'AAPL', ts: 1_700_000_000_000, source: 't', id, price: 1, size: 1 });
+
+describe('DedupOperator', () => {
+  it('drops repeated ids within the window and keeps the first', () => {
+    const op = new DedupOperator({ window: 10 });
+    const out: MarketEvent[] = [];
+    op.processBatch([ev('a'), ev('b'), ev('a'), ev('c'), ev('b')], out);
+    expect(out.map((e) => e.id), 'only first occurrences pass').toEqual(['a', 'b', 'c']);
+    expect(op.dropped, 'duplicates are counted').toBe(2);
+  });
+
+  it('forgets ids older than the window so memory stays bounded', () => {
+    const op = new DedupOperator({ window: 3 });
+    const out: MarketEvent[] = [];
+    op.processBatch([ev('a'), ev('b'), ev('c'), ev('d'), ev('a')], out);
+    expect(out.map((e) => e.id), '"a" fell out of a window of 3 and passes again').toEqual(['a', 'b', 'c', 'd', 'a']);
+  });
+
+  it('survives a checkpoint round trip', () => {
+    const a = new DedupOperator({ window: 4 });
+    a.processBatch([ev('a'), ev('b'), ev('c')], []);
+    const b = new DedupOperator({ window: 4 });
+    b.restore(JSON.parse(JSON.stringify(a.onCheckpoint())));
+    const out: MarketEvent[] = [];
+    b.processBatch([ev('c'), ev('d'), ev('a')], out);
+    expect(out.map((e) => e.id), 'ids remembered before the checkpoint are still duplicates after restore').toEqual(['d']);
+  });
+});

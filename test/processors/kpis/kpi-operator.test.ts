@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { trade, type Kpi, type MarketEvent } from '../../../src/domain/index.js';
+import { KpiOperator } from '../../../src/processors/kpis/index.js';
+
+const DAY = 86_400_000;
+const sessionOf = (_symbol: string, ts: number): string => new Date(ts).toISOString().slice(0, 10);
+let n = 0;
+const t = (symbol: string, ts: number, price: number, size = 100): MarketEvent => trade({ symbol, ts, source: 'test', id: `t${n++}`, price, size });
+
+describe('KpiOperator', () => {
+  it('tracks session OHLC, volume, VWAP and change against the previous session close', () => {
+    const op = new KpiOperator({ sessionOf });
+    const d0 = Date.UTC(2025, 0, 6, 15);
+    const out: Kpi[] = [];
+    op.processBatch([t('AAPL', d0, 100), t('AAPL', d0 + 1000, 102, 300), t('AAPL', d0 + 2000, 99)], out);
+    expect(out.length, 'one KPI per touched symbol per batch, not per tick').toBe(1);
+    const k0 = out[0] as Kpi;
+    expect([k0.open, k0.high, k0.low, k0.last, k0.volume], 'session OHLC and volume from the trades').toEqual([100, 102, 99, 99, 500]);
+    expect(k0.vwap, 'vwap = Σ p·s / Σ s').toBeCloseTo((100 * 100 + 102 * 300 + 99 * 100) / 500, 12);
+    expect([k0.change, k0.prevClose], 'no previous close yet: change is 0 and prevClose null').toEqual([0, null]);
+
+    out.length = 0;
+    op.processBatch([t('AAPL', d0 + DAY, 110)], out);
+    const k1 = out[0] as Kpi;
+    expect(k1.prevClose, 'the first trade of a new session rolls the last price into prevClose').toBe(99);
+    expect(k1.change, 'change = last − previous close').toBeCloseTo(11, 12);
+    expect(k1.changePct, 'change % against the previous close').toBeCloseTo((11 / 99) * 100, 12);
+    expect([k1.open, k1.volume], 'session stats reset at the new session').toEqual([110, 100]);
+  });
+
+  it('measures trades per second over the last 10 s of event time', () => {
+    const op = new KpiOperator({ sessionOf });
+    const d0 = Date.UTC(2025, 0, 6, 15);
+    const batch: MarketEvent[] = [];
+    for (let i = 0; i < 50; i++) batch.push(t('MSFT', d0 + i * 200, 400));
+    const out: Kpi[] = [];
+    op.processBatch(batch, out);
+    expect((out[0] as Kpi).tradesPerSec, '50 trades over 10 s of event time are 5 per second').toBe(5);
+  });
+
+  it('restores from a checkpoint to the same KPIs', () => {
+    const a = new KpiOperator({ sessionOf });
+    const d0 = Date.UTC(2025, 0, 6, 15);
+    a.processBatch([t('AAPL', d0, 100), t('VNM', d0, 65_000, 1000)], []);
+    const b = new KpiOperator({ sessionOf });
+    b.restore(JSON.parse(JSON.stringify(a.onCheckpoint())));
+    const next = [t('AAPL', d0 + 5000, 101), t('VNM', d0 + 5000, 65_100)];
+    const outA: Kpi[] = [];
+    const outB: Kpi[] = [];
+    a.processBatch(next, outA);
+    b.processBatch(next, outB);
+    expect(outB, 'a restored operator continues exactly like the original').toEqual(outA);
+  });
+});
