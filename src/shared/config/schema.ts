@@ -9,6 +9,7 @@ import { z } from 'zod';
 const port = z.number().int().min(0).max(65_535);
 const positiveInt = z.number().int().positive();
 const nonNegative = z.number().min(0);
+const depth = z.number().int().positive().max(100_000);
 
 const holidays = z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD'));
 
@@ -94,8 +95,16 @@ export const configSchema = z
       .prefault({}),
     live: z
       .object({
-        /** Candles kept in memory per symbol and interval. */
-        depth: positiveInt.max(100_000).default(500),
+        /**
+         * Candles kept in memory per symbol, by interval; unset intervals keep the live store's
+         * defaults (1s: 600, 1m: 390, 5m: 156, 15m: 104, 1h: 100, 1d: 60). History beyond is the
+         * warehouse's job.
+         */
+        depths: z
+          .object({ '1s': depth, '1m': depth, '5m': depth, '15m': depth, '1h': depth, '1d': depth })
+          .partial()
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -1,0 +1,161 @@
+import { decodeEvent, type Candle, type Interval, type Kpi, type MarketEvent } from '../../domain/index.js';
+import type { Log, LogRecord, ProducerRecord } from '../../log/log.js';
+import type { CandleOperator } from '../candles/index.js';
+import type { DedupOperator, DedupState } from '../dedup/index.js';
+import type { KpiOperator, KpiState } from '../kpis/index.js';
+import type { PartitionTask } from '../runtime/partition-runner.js';
+import { WatermarkTracker } from '../runtime/watermark.js';
+import type { IndicatorSink, LiveIndicators } from './live-indicators.js';
+
+export const CANDLES_TOPIC_PREFIX = 'candles.';
+export const LATE_TOPIC = 'ticks.late';
+export const DLQ_TOPIC_NAME = 'ticks.dlq';
+
+export function candlesTopic(interval: Interval): string {
+  return `${CANDLES_TOPIC_PREFIX}${interval}`;
+}
+
+/** Where live results go: the live store and the stream hub; called once per batch. */
+export interface LiveSink {
+  ticks(events: readonly MarketEvent[]): void;
+  candles(candles: readonly Candle[]): void;
+  kpis(kpis: readonly Kpi[]): void;
+  indicators: IndicatorSink;
+}
+
+export interface TickTaskState {
+  dedup: DedupState;
+  candles: unknown;
+  kpis: KpiState;
+  watermark: { maxTs: number | null; watermark: number | null };
+}
+
+export interface TickTaskOptions {
+  partition: number;
+  log: Log;
+  dedup: DedupOperator;
+  candles: CandleOperator;
+  kpis: KpiOperator;
+  indicators: LiveIndicators;
+  live: LiveSink;
+  idleWatermarkMs: number;
+  /** Called with records that cannot be decoded (never expected: the log's CRC guards them). */
+  onCorrupt?: (record: LogRecord, err: unknown) => void;
+}
+
+/**
+ * The real-time pipeline of one `ticks` partition: decode → dedup → candles (6 intervals) and KPIs
+ * → indicators → live store. Final candles and amendments are appended to `candles.<interval>` in
+ * the same partition (keyed by symbol; idempotent by symbol+interval+start+rev), late events to
+ * `ticks.late`. Forming candles are only live state: a restart rebuilds them from the checkpoint
+ * plus the replayed ticks.
+ */
+export class TickTask implements PartitionTask<TickTaskState> {
+  readonly #o: TickTaskOptions;
+  readonly #watermark: WatermarkTracker;
+  readonly #pending: Promise<unknown>[] = [];
+  readonly #late: ProducerRecord[] = [];
+  #decodeErrors = 0;
+
+  constructor(options: TickTaskOptions) {
+    this.#o = options;
+    this.#watermark = new WatermarkTracker({ idleMs: options.idleWatermarkMs });
+  }
+
+  /** For the candle operator's `onLate`: queue the late event for `ticks.late`. */
+  late(event: MarketEvent, info: { interval: Interval; bucketStart: number; watermark: number }): void {
+    this.#late.push({
+      key: event.symbol,
+      partition: this.#o.partition,
+      value: Buffer.from(JSON.stringify({ event, ...info })),
+      timestamp: event.ts,
+    });
+  }
+
+  process(records: readonly LogRecord[], now: number): void {
+    const events: MarketEvent[] = [];
+    let maxTs = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as LogRecord;
+      try {
+        const e = decodeEvent(r.value);
+        events.push(e);
+      } catch (err) {
+        this.#decodeErrors++;
+        this.#o.onCorrupt?.(r, err);
+      }
+    }
+    const fresh: MarketEvent[] = [];
+    this.#o.dedup.processBatch(events, fresh);
+    for (let i = 0; i < fresh.length; i++) {
+      const ts = (fresh[i] as MarketEvent).ts;
+      if (ts > maxTs) maxTs = ts;
+    }
+    const candles: Candle[] = [];
+    this.#o.candles.processBatch(fresh, candles);
+    const kpis: Kpi[] = [];
+    this.#o.kpis.processBatch(fresh, kpis);
+    if (fresh.length > 0) {
+      const wm = this.#watermark.observe(maxTs, now);
+      if (wm !== null) this.#o.candles.onWatermark(wm, candles);
+    }
+    this.#o.live.ticks(fresh);
+    this.#o.live.kpis(kpis);
+    this.#emitCandles(candles);
+  }
+
+  onTimer(now: number): void {
+    const wm = this.#watermark.idle(now);
+    const candles: Candle[] = [];
+    if (wm !== null) this.#o.candles.onWatermark(wm, candles);
+    this.#o.candles.onTimer(now, candles);
+    this.#emitCandles(candles);
+  }
+
+  #emitCandles(candles: Candle[]): void {
+    if (candles.length > 0) {
+      this.#o.live.candles(candles);
+      this.#o.indicators.apply(candles, this.#o.live.indicators);
+      const finals = new Map<Interval, ProducerRecord[]>();
+      for (let i = 0; i < candles.length; i++) {
+        const c = candles[i] as Candle;
+        if (!c.final) continue;
+        let list = finals.get(c.interval);
+        if (list === undefined) finals.set(c.interval, (list = []));
+        list.push({ key: c.symbol, partition: this.#o.partition, value: Buffer.from(JSON.stringify(c)), timestamp: c.start });
+      }
+      for (const [interval, records] of finals) this.#pending.push(this.#o.log.append(candlesTopic(interval), records));
+    }
+    if (this.#late.length > 0) {
+      this.#pending.push(this.#o.log.append(LATE_TOPIC, this.#late.splice(0)));
+    }
+  }
+
+  async flush(): Promise<void> {
+    while (this.#pending.length > 0) await Promise.all(this.#pending.splice(0));
+  }
+
+  snapshot(): TickTaskState {
+    return {
+      dedup: this.#o.dedup.onCheckpoint(),
+      candles: this.#o.candles.onCheckpoint(),
+      kpis: this.#o.kpis.onCheckpoint(),
+      watermark: this.#watermark.snapshot(),
+    };
+  }
+
+  restore(state: TickTaskState, now: number): void {
+    this.#o.dedup.restore(state.dedup);
+    this.#o.candles.restore(state.candles as never);
+    this.#o.kpis.restore(state.kpis);
+    this.#watermark.restore(state.watermark, now);
+  }
+
+  stats(): { decodeErrors: number; watermark: number } {
+    return { decodeErrors: this.#decodeErrors, watermark: this.#watermark.value };
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+}

@@ -1,0 +1,125 @@
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { decodeEvent } from '../../domain/index.js';
+import type { Log } from '../../log/log.js';
+import { TICKS_TOPIC } from './ingest-writer.js';
+
+interface ResumeFile {
+  version: 1;
+  /** Identity of the input (path, size, mtime): a different file starts over. */
+  input: string;
+  /** Raw records of the input that are durable in the log. */
+  consumed: number;
+  /** End offsets of `ticks` when `consumed` was recorded. */
+  endOffsets: Record<string, number>;
+}
+
+/**
+ * Exactly-once ingest of a replayed file across crashes. After durable appends it records how
+ * many raw records of the input are in the log together with the log's end offsets. On restart
+ * the replay skips those records, and for the batch that was in flight at the crash (possibly
+ * durable in some partitions and not others) it drops every event whose id already sits in the
+ * log after the recorded end offsets. Like Kafka Connect's source offsets, plus an id check for
+ * the in-flight window.
+ */
+export class ReplayResume {
+  readonly #path: string;
+  readonly #log: Log;
+  readonly #input: string;
+  readonly #saveEveryMs: number;
+  #consumed: number;
+  #skip: number;
+  readonly #inFlightIds: Set<string>;
+  #lastSave = 0;
+
+  private constructor(path: string, log: Log, input: string, consumed: number, inFlightIds: Set<string>, saveEveryMs: number) {
+    this.#path = path;
+    this.#log = log;
+    this.#input = input;
+    this.#consumed = consumed;
+    this.#skip = consumed;
+    this.#inFlightIds = inFlightIds;
+    this.#saveEveryMs = saveEveryMs;
+  }
+
+  static async open(options: { path: string; log: Log; input: string; saveEveryMs?: number }): Promise<ReplayResume> {
+    let saved: ResumeFile | null = null;
+    try {
+      saved = JSON.parse(await readFile(options.path, 'utf8')) as ResumeFile;
+      if (saved.version !== 1 || saved.input !== options.input) saved = null;
+    } catch {
+      saved = null;
+    }
+    const ids = new Set<string>();
+    if (saved !== null) {
+      const topic = (await options.log.topics()).find((t) => t.name === TICKS_TOPIC);
+      for (const p of topic?.partitions ?? []) {
+        let offset = saved.endOffsets[String(p.partition)] ?? p.startOffset;
+        while (offset < p.endOffset) {
+          const records = await options.log.read({ topic: TICKS_TOPIC, partition: p.partition }, offset, 10_000);
+          if (records.length === 0) break;
+          for (const r of records) ids.add(decodeEvent(r.value).id);
+          offset = (records[records.length - 1] as { offset: number }).offset + 1;
+        }
+      }
+    }
+    return new ReplayResume(options.path, options.log, options.input, saved?.consumed ?? 0, ids, options.saveEveryMs ?? 500);
+  }
+
+  /** Records of the input already durable when this run started. */
+  get resumedAt(): number {
+    return this.#skip;
+  }
+
+  /** Drops what a previous run already made durable; returns the records still to ingest. */
+  filter(batch: readonly unknown[]): unknown[] {
+    let from = 0;
+    if (this.#skip > 0) {
+      from = Math.min(this.#skip, batch.length);
+      this.#skip -= from;
+    }
+    const rest = from === 0 ? [...batch] : batch.slice(from);
+    if (this.#inFlightIds.size === 0) return rest;
+    return rest.filter((raw) => {
+      const id = idOf(raw);
+      return id === null || !this.#inFlightIds.has(id);
+    });
+  }
+
+  /** Call after a batch of `count` raw records (as handed to `filter`) is durable. */
+  async advance(count: number, now = Date.now(), force = false): Promise<void> {
+    this.#consumed += count;
+    if (!force && now - this.#lastSave < this.#saveEveryMs) return;
+    this.#lastSave = now;
+    const topic = (await this.#log.topics()).find((t) => t.name === TICKS_TOPIC);
+    const endOffsets: Record<string, number> = {};
+    for (const p of topic?.partitions ?? []) endOffsets[String(p.partition)] = p.endOffset;
+    const body: ResumeFile = { version: 1, input: this.#input, consumed: this.#consumed, endOffsets };
+    await mkdir(dirname(this.#path), { recursive: true });
+    const tmp = `${this.#path}.tmp`;
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(JSON.stringify(body));
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, this.#path);
+  }
+}
+
+function idOf(raw: unknown): string | null {
+  if (typeof raw === 'object' && raw !== null) {
+    const id = (raw as { id?: unknown }).id;
+    return typeof id === 'string' ? id : null;
+  }
+  if (typeof raw === 'string') {
+    try {
+      const id = (JSON.parse(raw) as { id?: unknown }).id;
+      return typeof id === 'string' ? id : null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
