@@ -2,9 +2,9 @@ import type { Interval } from './interval.js';
 
 /**
  * One OHLCV candle, as served by `GET /api/candles` (ARCHITECTURE.md §5).
- * Keyed by (symbol, interval, start). `rev` starts at 0 and grows by one each time a late event
- * amends a candle that was already emitted as final. `final` turns true when the watermark passes
- * the bucket end plus the allowed lateness.
+ * Keyed by (symbol, interval, start). `final` turns true when the event-time watermark passes the
+ * bucket end. For the allowed lateness after that, a late event still amends the candle and `rev`
+ * grows by one (once per batch that amends it); later events go to the late-events topic.
  */
 export interface Candle {
   symbol: string;

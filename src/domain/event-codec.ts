@@ -28,8 +28,7 @@ function strBytes(s: string): number {
 
 function writeStr(buf: Buffer, s: string, pos: number, len: number): number {
   buf.writeUInt16LE(len, pos);
-  if (len === s.length) buf.latin1Write(s, pos + 2, len);
-  else buf.utf8Write(s, pos + 2, len);
+  buf.write(s, pos + 2, len, len === s.length ? 'latin1' : 'utf8');
   return pos + 2 + len;
 }
 

@@ -14,3 +14,17 @@ export { type Kpi } from './kpi.js';
 export { type Instrument, type ExchangeCode } from './instrument.js';
 export { EventReject, validateEvent, parseEvent, type RejectRule, type ValidationPolicy } from './validate.js';
 export { encodeEvent, decodeEvent } from './event-codec.js';
+export {
+  calendarFor,
+  NYSE_HOLIDAYS,
+  NYSE_EARLY_CLOSES,
+  VN_HOLIDAYS,
+  zonedToUtc,
+  localDateOf,
+  zoneOffsetMs,
+  type SessionPhase,
+  type SessionWindow,
+  type SessionDay,
+  type MarketCalendar,
+  type CalendarOptions,
+} from './calendar/index.js';

@@ -1,0 +1,534 @@
+import {
+  INTERVAL_MS,
+  INTERVALS,
+  type Candle,
+  type Interval,
+  type MarketCalendar,
+  type MarketEvent,
+  type SessionDay,
+  type SessionWindow,
+} from '../../domain/index.js';
+import { StockStreamError } from '../../shared/errors.js';
+import { BaseOperator } from '../runtime/operator.js';
+import { resolveCandleOptions, type CandleOperatorOptions, type ResolvedCandleOptions } from './candle-options.js';
+import { applyToSlot, newSlot, slotFromState, slotState, toCandle, type CandleSlot, type SlotState } from './candle-slot.js';
+
+/** Counters exposed by `stats()` and kept in checkpoints. */
+export interface CandleStats {
+  /** Events seen (every kind). */
+  events: number;
+  /** Quotes seen; they never build candles. */
+  quotesIgnored: number;
+  /** Trades and bars outside regular sessions (or outside pre/post too with includeExtendedHours). */
+  outsideSession: number;
+  /** (event, interval) pairs refused because the bucket was already dropped; `onLate` was called for each. */
+  late: number;
+  /** Revisions emitted: a final candle amended in a batch (rev + 1 once per batch). */
+  revisions: number;
+  /** Flat gap-fill candles emitted. */
+  filled: number;
+  /** Passed buckets left unfilled because a watermark call hit `maxFillsPerCall`. */
+  fillsSkipped: number;
+  /** Candle copies pushed to `out`. */
+  emitted: number;
+}
+
+/** The latest candle of a lane that was already dropped: what a gap fill after it copies. */
+interface Settled {
+  readonly start: number;
+  readonly wStart: number;
+  readonly wEnd: number;
+  readonly close: number;
+}
+
+/** JSON checkpoint of the operator (version 1). */
+export interface CandleCheckpoint {
+  readonly version: 1;
+  readonly watermark: number | null;
+  readonly stats: CandleStats;
+  readonly symbols: readonly {
+    readonly symbol: string;
+    readonly lanes: readonly { readonly interval: Interval; readonly slots: readonly SlotState[]; readonly settled: Settled | null }[];
+  }[];
+}
+
+/** One (symbol, interval): its kept candles ordered by start (buckets never overlap, so by end too). */
+interface Lane {
+  readonly interval: Interval;
+  readonly ms: number;
+  readonly rank: number;
+  readonly daily: boolean;
+  readonly slots: CandleSlot[];
+  settled: Settled | null;
+  /** No watermark below this can change the lane; −∞ forces a look (set whenever an event lands). */
+  nextDue: number;
+}
+
+interface SymbolState {
+  readonly symbol: string;
+  readonly calendar: MarketCalendar;
+  readonly lanes: Lane[];
+  /** The window of the last located event, so most events skip the calendar entirely. */
+  winStart: number;
+  winEnd: number;
+  winRegular: boolean;
+  dayStart: number;
+  dayEnd: number;
+}
+
+const RANK_1D = INTERVALS.indexOf('1d');
+
+/**
+ * Event-time OHLCV candles aligned to exchange sessions (ARCHITECTURE.md §2.3, §4).
+ *
+ * Buckets: intraday intervals step from each regular window's open and are cut at the window end
+ * (NYSE 1h: 09:30, 10:30, … 15:30–16:00; HOSE 1h: … 11:00–11:30, 13:00, 14:00–14:45). The daily
+ * bucket spans the session day (first open to last close; pre start to post end with
+ * includeExtendedHours) and is keyed by its start, one per exchange-local date. Trades feed
+ * every interval; a bar of interval X feeds intervals ≥ X (a 1d bar goes to the day of its
+ * exchange-local date); quotes feed nothing.
+ *
+ * Watermarks (Flink-like): a candle turns final and is emitted when the watermark reaches its end;
+ * it is kept until the watermark reaches end + allowedLatenessMs. An event whose bucket is still
+ * kept (or never existed but end + lateness is still ahead of the watermark) is applied; if the
+ * candle was final, the batch emits it with rev + 1. An event whose bucket end + lateness is at or
+ * behind the watermark is refused: `onLate` and the `late` counter.
+ *
+ * Gap filling, decided when the watermark passes a bucket end: a passed regular-window bucket
+ * without a candle gets a flat final candle (OHLC and vwap = the close of the nearest earlier
+ * candle in the same window, volume 0, trades 0) if that window already has an earlier candle.
+ * So fills never start before the symbol's first candle of a window, never cross a lunch break,
+ * close or night, and are never emitted ahead of the watermark. Fills are not re-priced if the
+ * candle they copied is amended later. Daily candles are never filled.
+ *
+ * Output: a batch pushes one copy of each candle it touched, at the end of the batch.
+ */
+export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleCheckpoint> {
+  readonly name = 'candles';
+  readonly #o: ResolvedCandleOptions;
+  readonly #symbols = new Map<string, SymbolState>();
+  /** Slots queued for output in the current call, in first-touch order. */
+  readonly #touched: CandleSlot[] = [];
+  #mark = 0;
+  #watermark = Number.NEGATIVE_INFINITY;
+  #stats: CandleStats = emptyStats();
+  /** Flat candles the current (symbol, interval) may still create in this watermark call. */
+  #fillBudget = 0;
+
+  constructor(options: CandleOperatorOptions) {
+    super();
+    this.#o = resolveCandleOptions(options);
+  }
+
+  get watermark(): number {
+    return this.#watermark;
+  }
+
+  stats(): CandleStats {
+    return { ...this.#stats };
+  }
+
+  override processBatch(batch: readonly MarketEvent[], out: Candle[]): void {
+    this.#mark++;
+    const st = this.#stats;
+    for (let i = 0; i < batch.length; i++) {
+      const e = batch[i] as MarketEvent;
+      st.events++;
+      if (e.kind === 'quote') {
+        st.quotesIgnored++;
+        continue;
+      }
+      const s = this.#symbol(e.symbol);
+      if (e.kind === 'trade') {
+        if (!this.#locate(s, e.ts)) {
+          st.outsideSession++;
+          continue;
+        }
+        this.#feed(s, e, 0, e.price, e.price, e.price, e.price, e.size, e.price * e.size);
+        continue;
+      }
+      const rank = INTERVALS.indexOf(e.interval);
+      const located = rank === RANK_1D ? this.#locateDate(s, e.ts) : this.#locate(s, e.ts);
+      if (!located) {
+        st.outsideSession++;
+        continue;
+      }
+      // Bars carry no trade list: typical price × volume approximates their notional.
+      const pv = ((e.high + e.low + e.close) / 3) * e.volume;
+      this.#feed(s, e, rank, e.open, e.high, e.low, e.close, e.volume, pv);
+    }
+    this.#flush(out);
+  }
+
+  override onWatermark(watermark: number, out: Candle[]): void {
+    const prev = this.#watermark;
+    if (!(watermark > prev)) return;
+    this.#watermark = watermark;
+    this.#mark++;
+    const lateness = this.#o.allowedLatenessMs;
+    for (const s of this.#symbols.values()) {
+      for (let li = 0; li < s.lanes.length; li++) {
+        const lane = s.lanes[li] as Lane;
+        if (watermark < lane.nextDue) continue;
+        if (this.#o.fillGaps && !lane.daily) this.#fill(s.symbol, lane, prev, watermark);
+        const slots = lane.slots;
+        for (let k = 0; k < slots.length; k++) {
+          const sl = slots[k] as CandleSlot;
+          if (sl.end > watermark) break;
+          if (!sl.final) {
+            this.#queue(sl);
+            sl.final = true;
+          }
+        }
+        let drop = 0;
+        while (drop < slots.length && (slots[drop] as CandleSlot).end + lateness <= watermark) drop++;
+        if (drop > 0) {
+          for (let k = drop - 1; k >= 0; k--) {
+            const sl = slots[k] as CandleSlot;
+            if (sl.regular) {
+              lane.settled = { start: sl.start, wStart: sl.wStart, wEnd: sl.wEnd, close: sl.close };
+              break;
+            }
+          }
+          slots.splice(0, drop);
+        }
+        lane.nextDue = this.#nextDue(lane, watermark);
+      }
+    }
+    this.#flush(out);
+  }
+
+  override onCheckpoint(): CandleCheckpoint {
+    const symbols: { symbol: string; lanes: { interval: Interval; slots: SlotState[]; settled: Settled | null }[] }[] = [];
+    for (const s of this.#symbols.values()) {
+      symbols.push({
+        symbol: s.symbol,
+        lanes: s.lanes.map((l) => ({ interval: l.interval, slots: l.slots.map(slotState), settled: l.settled === null ? null : { ...l.settled } })),
+      });
+    }
+    return {
+      version: 1,
+      watermark: Number.isFinite(this.#watermark) ? this.#watermark : null,
+      stats: { ...this.#stats },
+      symbols,
+    };
+  }
+
+  override restore(state: CandleCheckpoint): void {
+    if (state === null || typeof state !== 'object' || state.version !== 1 || !Array.isArray(state.symbols)) {
+      throw new StockStreamError(
+        'SS_PROCESS_STATE',
+        `candles checkpoint: expected {version: 1, symbols: [...]}, got version ${JSON.stringify((state as { version?: unknown } | null)?.version)}; delete the checkpoint to rebuild from the log`,
+        { context: { operator: this.name } },
+      );
+    }
+    this.#symbols.clear();
+    this.#watermark = state.watermark ?? Number.NEGATIVE_INFINITY;
+    this.#stats = { ...emptyStats(), ...state.stats };
+    for (const cs of state.symbols) {
+      const s = this.#symbol(cs.symbol);
+      for (const cl of cs.lanes) {
+        // A lane whose interval is no longer configured is dropped: the config changed on purpose.
+        const lane = s.lanes.find((l) => l.interval === cl.interval);
+        if (lane === undefined) continue;
+        for (const ss of cl.slots) lane.slots.push(slotFromState(cs.symbol, cl.interval, ss));
+        lane.settled = cl.settled === null ? null : { ...cl.settled };
+      }
+    }
+  }
+
+  /** End of stream: the candles still forming are emitted as they are (final: false). */
+  override close(out: Candle[]): void {
+    this.#mark++;
+    for (const s of this.#symbols.values()) {
+      for (const lane of s.lanes) {
+        for (const sl of lane.slots) if (!sl.final) this.#queue(sl);
+      }
+    }
+    this.#flush(out);
+  }
+
+  #symbol(symbol: string): SymbolState {
+    let s = this.#symbols.get(symbol);
+    if (s === undefined) {
+      const lanes: Lane[] = [];
+      for (const interval of this.#o.intervals) {
+        lanes.push({
+          interval,
+          ms: INTERVAL_MS[interval],
+          rank: INTERVALS.indexOf(interval),
+          daily: interval === '1d',
+          slots: [],
+          settled: null,
+          nextDue: Number.NEGATIVE_INFINITY,
+        });
+      }
+      s = {
+        symbol,
+        calendar: this.#o.calendarOf(symbol),
+        lanes,
+        winStart: 0,
+        winEnd: 0,
+        winRegular: false,
+        dayStart: 0,
+        dayEnd: 0,
+      };
+      this.#symbols.set(symbol, s);
+    }
+    return s;
+  }
+
+  /** Sets the symbol's current window and day for ts; false (state untouched) when ts is outside every candled window. */
+  #locate(s: SymbolState, ts: number): boolean {
+    if (ts >= s.winStart && ts < s.winEnd) return true;
+    const day = s.calendar.dayAt(ts);
+    if (day === null || day.regular.length === 0) return false;
+    const ext = this.#o.includeExtendedHours;
+    let start = Number.NaN;
+    let end = Number.NaN;
+    let regular = true;
+    for (const w of day.regular) {
+      if (ts >= w.start && ts < w.end) {
+        start = w.start;
+        end = w.end;
+        break;
+      }
+    }
+    if (Number.isNaN(start) && ext) {
+      regular = false;
+      if (day.pre !== null && ts >= day.pre.start && ts < day.pre.end) {
+        start = day.pre.start;
+        end = day.pre.end;
+      } else if (day.post !== null && ts >= day.post.start && ts < day.post.end) {
+        start = day.post.start;
+        end = day.post.end;
+      }
+    }
+    if (Number.isNaN(start)) return false;
+    s.winStart = start;
+    s.winEnd = end;
+    s.winRegular = regular;
+    this.#setDay(s, day);
+    return true;
+  }
+
+  /** For daily bars: the session day of ts's exchange-local date, whatever the time of day. */
+  #locateDate(s: SymbolState, ts: number): boolean {
+    const day = s.calendar.day(s.calendar.localDate(ts));
+    if (day === null || day.regular.length === 0) return false;
+    // The day bounds now need not match the cached window: forget the window.
+    s.winStart = 0;
+    s.winEnd = 0;
+    this.#setDay(s, day);
+    return true;
+  }
+
+  /** The daily bucket: first regular open to last close, or pre start to post end with extended hours. */
+  #setDay(s: SymbolState, day: SessionDay): void {
+    const ext = this.#o.includeExtendedHours;
+    s.dayStart = ext && day.pre !== null ? day.pre.start : (day.regular[0] as SessionWindow).start;
+    s.dayEnd = ext && day.post !== null ? day.post.end : (day.regular[day.regular.length - 1] as SessionWindow).end;
+  }
+
+  #feed(s: SymbolState, e: MarketEvent, minRank: number, o: number, h: number, l: number, c: number, v: number, pv: number): void {
+    const ts = e.ts;
+    const lanes = s.lanes;
+    for (let li = 0; li < lanes.length; li++) {
+      const lane = lanes[li] as Lane;
+      if (lane.rank < minRank) continue;
+      let start: number;
+      let end: number;
+      let wStart: number;
+      let wEnd: number;
+      let regular: boolean;
+      if (lane.daily) {
+        start = s.dayStart;
+        end = s.dayEnd;
+        wStart = start;
+        wEnd = end;
+        regular = true;
+      } else {
+        wStart = s.winStart;
+        wEnd = s.winEnd;
+        regular = s.winRegular;
+        start = wStart + Math.floor((ts - wStart) / lane.ms) * lane.ms;
+        end = Math.min(start + lane.ms, wEnd);
+      }
+      const slot = this.#slotFor(s, lane, e, start, end, wStart, wEnd, regular, o);
+      if (slot === null) continue;
+      applyToSlot(slot, ts, o, h, l, c, v, pv);
+      lane.nextDue = Number.NEGATIVE_INFINITY;
+    }
+  }
+
+  /** The kept slot for a bucket, a new one, or null when the bucket was dropped (the event is late). */
+  #slotFor(
+    s: SymbolState,
+    lane: Lane,
+    e: MarketEvent,
+    start: number,
+    end: number,
+    wStart: number,
+    wEnd: number,
+    regular: boolean,
+    price: number,
+  ): CandleSlot | null {
+    const wm = this.#watermark;
+    // A kept slot always has end + lateness > watermark, so this test alone decides lateness.
+    if (end + this.#o.allowedLatenessMs <= wm) {
+      this.#stats.late++;
+      const onLate = this.#o.onLate;
+      if (onLate !== null) onLate(e, { interval: lane.interval, bucketStart: start, watermark: wm });
+      return null;
+    }
+    const slots = lane.slots;
+    let at = slots.length;
+    for (let k = slots.length - 1; k >= 0; k--) {
+      const sl = slots[k] as CandleSlot;
+      if (sl.start === start) {
+        this.#queue(sl);
+        return sl;
+      }
+      if (sl.start < start) break;
+      at = k;
+    }
+    const sl = newSlot(s.symbol, lane.interval, start, end, wStart, wEnd, regular, price);
+    sl.final = end <= wm;
+    // Queued directly, not through #queue: a candle born final (late but within lateness) is first emitted as rev 0.
+    sl.mark = this.#mark;
+    this.#touched.push(sl);
+    if (at === slots.length) slots.push(sl);
+    else slots.splice(at, 0, sl);
+    return sl;
+  }
+
+  /** Queues a slot for output once per call; touching a final candle makes a new revision. */
+  #queue(sl: CandleSlot): void {
+    if (sl.mark === this.#mark) return;
+    sl.mark = this.#mark;
+    if (sl.final) {
+      sl.rev++;
+      this.#stats.revisions++;
+    }
+    this.#touched.push(sl);
+  }
+
+  #flush(out: Candle[]): void {
+    const t = this.#touched;
+    for (let i = 0; i < t.length; i++) out.push(toCandle(t[i] as CandleSlot));
+    this.#stats.emitted += t.length;
+    t.length = 0;
+  }
+
+  /**
+   * Gap-fills the buckets whose end the watermark passed in this call, (prev, wm], in every
+   * regular window that holds a candle (kept, or the last dropped one).
+   */
+  #fill(symbol: string, lane: Lane, prev: number, wm: number): void {
+    this.#fillBudget = this.#o.maxFillsPerCall;
+    let lastW = Number.NaN;
+    const settled = lane.settled;
+    if (settled !== null && settled.wEnd > prev) {
+      lastW = settled.wStart;
+      this.#fillWindow(symbol, lane, settled.wStart, settled.wEnd, settled.start, prev, wm);
+    }
+    const slots = lane.slots;
+    for (let k = 0; k < slots.length; k++) {
+      const sl = slots[k] as CandleSlot;
+      if (!sl.regular || sl.wStart === lastW) continue;
+      lastW = sl.wStart;
+      if (sl.wEnd > prev) this.#fillWindow(symbol, lane, sl.wStart, sl.wEnd, sl.start, prev, wm);
+    }
+  }
+
+  #fillWindow(symbol: string, lane: Lane, wStart: number, wEnd: number, first: number, prev: number, wm: number): void {
+    const ms = lane.ms;
+    const slots = lane.slots;
+    let b = first + ms;
+    if (prev >= wStart) b = Math.max(b, wStart + Math.floor((prev - wStart) / ms) * ms);
+    // The nearest earlier candle: a kept slot before b in this window, else the settled one.
+    let j = 0;
+    while (j < slots.length && (slots[j] as CandleSlot).start < b) j++;
+    let close = Number.NaN;
+    for (let k = j - 1; k >= 0; k--) {
+      const sl = slots[k] as CandleSlot;
+      if (sl.wStart === wStart) {
+        close = sl.close;
+        break;
+      }
+    }
+    if (Number.isNaN(close) && lane.settled !== null && lane.settled.wStart === wStart) close = lane.settled.close;
+    if (Number.isNaN(close)) return;
+    while (b < wEnd) {
+      const bEnd = Math.min(b + ms, wEnd);
+      if (bEnd > wm) break;
+      const next = j < slots.length ? (slots[j] as CandleSlot) : null;
+      if (next !== null && next.start === b) {
+        close = next.close;
+        j++;
+        b = bEnd;
+        continue;
+      }
+      if (this.#fillBudget <= 0) {
+        // Skip to the next kept candle or the first bucket not yet passed, whichever is first.
+        let target = wm >= wEnd ? wEnd : wStart + Math.floor((wm - wStart) / ms) * ms;
+        if (next !== null && next.start < target) target = next.start;
+        if (target <= b) break;
+        this.#stats.fillsSkipped += Math.ceil((target - b) / ms);
+        b = target;
+        continue;
+      }
+      this.#fillBudget--;
+      const sl = newSlot(symbol, lane.interval, b, bEnd, wStart, wEnd, true, close);
+      sl.final = true;
+      sl.mark = this.#mark;
+      this.#touched.push(sl);
+      this.#stats.filled++;
+      slots.splice(j, 0, sl);
+      j++;
+      b = bEnd;
+    }
+  }
+
+  /** The lowest watermark at which this lane has something to do; lower is only slower, never wrong. */
+  #nextDue(lane: Lane, wm: number): number {
+    const slots = lane.slots;
+    let due = Number.POSITIVE_INFINITY;
+    if (slots.length > 0) due = (slots[0] as CandleSlot).end + this.#o.allowedLatenessMs;
+    for (let k = 0; k < slots.length; k++) {
+      const sl = slots[k] as CandleSlot;
+      if (sl.end > wm) {
+        if (sl.end < due) due = sl.end;
+        break;
+      }
+    }
+    if (this.#o.fillGaps && !lane.daily) {
+      // The earliest window with a candle that the watermark has not finished: its next bucket end.
+      let wStart = Number.NaN;
+      let wEnd = Number.NaN;
+      if (lane.settled !== null && lane.settled.wEnd > wm) {
+        wStart = lane.settled.wStart;
+        wEnd = lane.settled.wEnd;
+      } else {
+        for (let k = 0; k < slots.length; k++) {
+          const sl = slots[k] as CandleSlot;
+          if (sl.regular && sl.wEnd > wm) {
+            wStart = sl.wStart;
+            wEnd = sl.wEnd;
+            break;
+          }
+        }
+      }
+      if (!Number.isNaN(wStart)) {
+        const b = wm < wStart ? wStart : wStart + Math.floor((wm - wStart) / lane.ms) * lane.ms;
+        const bEnd = Math.min(b + lane.ms, wEnd);
+        if (bEnd < due) due = bEnd;
+      }
+    }
+    return due;
+  }
+}
+
+function emptyStats(): CandleStats {
+  return { events: 0, quotesIgnored: 0, outsideSession: 0, late: 0, revisions: 0, filled: 0, fillsSkipped: 0, emitted: 0 };
+}

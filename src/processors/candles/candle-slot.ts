@@ -1,0 +1,170 @@
+import type { Candle, Interval } from '../../domain/index.js';
+
+/**
+ * The mutable state of one candle while the operator keeps it (from its first event until the
+ * watermark passes end + allowed lateness). Every field is set at creation so V8 keeps one shape.
+ */
+export interface CandleSlot {
+  readonly symbol: string;
+  readonly interval: Interval;
+  readonly start: number;
+  readonly end: number;
+  /** The session window the bucket lies in (for 1d: the day's span). */
+  readonly wStart: number;
+  readonly wEnd: number;
+  /** In a regular window (false: pre/post market with includeExtendedHours). Only regular windows are gap-filled. */
+  readonly regular: boolean;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  /** Event times of the current open and close: out-of-order events keep open earliest, close latest. */
+  openTs: number;
+  closeTs: number;
+  volume: number;
+  /** Σ price·size (typical price·volume for bars); vwap = sumPV / volume. */
+  sumPV: number;
+  trades: number;
+  final: boolean;
+  rev: number;
+  /** A flat gap-fill candle: the first real event replaces its values instead of merging. */
+  filled: boolean;
+  /** Id of the last output call that queued this slot, so a batch emits each candle once. */
+  mark: number;
+}
+
+export function newSlot(
+  symbol: string,
+  interval: Interval,
+  start: number,
+  end: number,
+  wStart: number,
+  wEnd: number,
+  regular: boolean,
+  price: number,
+): CandleSlot {
+  return {
+    symbol,
+    interval,
+    start,
+    end,
+    wStart,
+    wEnd,
+    regular,
+    open: price,
+    high: price,
+    low: price,
+    close: price,
+    openTs: start,
+    closeTs: start,
+    volume: 0,
+    sumPV: 0,
+    trades: 0,
+    final: false,
+    rev: 0,
+    filled: true,
+    mark: -1,
+  };
+}
+
+/**
+ * Merges one trade or bar. Open follows the earliest event time (ties: first arrival), close the
+ * latest (ties: last arrival), so out-of-order delivery within the bucket gives the same OHLC.
+ */
+export function applyToSlot(s: CandleSlot, ts: number, o: number, h: number, l: number, c: number, v: number, pv: number): void {
+  if (s.filled) {
+    s.filled = false;
+    s.open = o;
+    s.high = h;
+    s.low = l;
+    s.close = c;
+    s.openTs = ts;
+    s.closeTs = ts;
+    s.volume = v;
+    s.sumPV = pv;
+    s.trades = 1;
+    return;
+  }
+  if (ts < s.openTs) {
+    s.open = o;
+    s.openTs = ts;
+  }
+  if (ts >= s.closeTs) {
+    s.close = c;
+    s.closeTs = ts;
+  }
+  if (h > s.high) s.high = h;
+  if (l < s.low) s.low = l;
+  s.volume += v;
+  s.sumPV += pv;
+  s.trades += 1;
+}
+
+/** The immutable copy handed downstream. A candle without volume reports its close as vwap. */
+export function toCandle(s: CandleSlot): Candle {
+  return {
+    symbol: s.symbol,
+    interval: s.interval,
+    start: s.start,
+    end: s.end,
+    open: s.open,
+    high: s.high,
+    low: s.low,
+    close: s.close,
+    volume: s.volume,
+    vwap: s.volume > 0 ? s.sumPV / s.volume : s.close,
+    trades: s.trades,
+    final: s.final,
+    rev: s.rev,
+  };
+}
+
+/** Checkpoint form of a slot: a plain JSON object without the per-call mark. */
+export type SlotState = Omit<CandleSlot, 'mark' | 'symbol' | 'interval'>;
+
+export function slotState(s: CandleSlot): SlotState {
+  return {
+    start: s.start,
+    end: s.end,
+    wStart: s.wStart,
+    wEnd: s.wEnd,
+    regular: s.regular,
+    open: s.open,
+    high: s.high,
+    low: s.low,
+    close: s.close,
+    openTs: s.openTs,
+    closeTs: s.closeTs,
+    volume: s.volume,
+    sumPV: s.sumPV,
+    trades: s.trades,
+    final: s.final,
+    rev: s.rev,
+    filled: s.filled,
+  };
+}
+
+export function slotFromState(symbol: string, interval: Interval, st: SlotState): CandleSlot {
+  return {
+    symbol,
+    interval,
+    start: st.start,
+    end: st.end,
+    wStart: st.wStart,
+    wEnd: st.wEnd,
+    regular: st.regular,
+    open: st.open,
+    high: st.high,
+    low: st.low,
+    close: st.close,
+    openTs: st.openTs,
+    closeTs: st.closeTs,
+    volume: st.volume,
+    sumPV: st.sumPV,
+    trades: st.trades,
+    final: st.final,
+    rev: st.rev,
+    filled: st.filled,
+    mark: -1,
+  };
+}
