@@ -1,0 +1,18 @@
+export type {
+  AppendAck,
+  CommitOffset,
+  ConsumerOptions,
+  Log,
+  LogConsumer,
+  LogRecord,
+  PartitionInfo,
+  PollOptions,
+  ProducerRecord,
+  ResetPolicy,
+  SeekPosition,
+  TopicConfig,
+  TopicInfo,
+  TopicPartition,
+} from './log.js';
+export { murmur2, partitionForKey, KeyPartitioner } from './partitioner.js';
+export { Journal, type JournalOptions, type JournalStats, type FsyncPolicy } from './journal/journal.js';

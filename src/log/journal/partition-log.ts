@@ -1,0 +1,352 @@
+/**
+ * One partition of a topic on disk: a directory of segments, the newest of which takes appends.
+ *
+ * Appends are staged: `stage()` encodes a record into an in-memory FrameBuffer and gives it its
+ * offset at once (so acks are known synchronously); `flush()` later writes everything staged with
+ * one write(2) per segment touched (one, unless a segment rolls) and, by policy, one fdatasync.
+ * Readers see only what a completed flush published (`size`, `lastOffset`, index entries of each
+ * segment), so nothing unacknowledged is ever returned. Flushes of one partition never overlap:
+ * the journal runs one flush at a time.
+ */
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { StockStreamError } from '../../shared/errors.js';
+import type { LogRecord, ProducerRecord } from '../log.js';
+import { datasync, fileSize, mkdirp, openFile, syncDir, truncateFd, writeAt } from './fs-io.js';
+import { FrameBuffer } from './record-frame.js';
+import { Segment, segmentFileName } from './segment.js';
+
+export interface PartitionOptions {
+  segmentBytes: number;
+  indexIntervalBytes: number;
+  /** Whether flushes fdatasync (policy 'always' or 'batch'). */
+  sync: boolean;
+  onWarning: (msg: string) => void;
+}
+
+/** A run of staged bytes bound for one segment, with what publishing it will change there. */
+interface StagedChunk {
+  segmentBase: number;
+  newSegment: boolean;
+  start: number;
+  end: number;
+  lastOffset: number;
+  maxTimestamp: number;
+  /** Index entries as flat triples: offset, position, maxTimestampBefore. */
+  index: number[];
+}
+
+export class PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  readonly dir: string;
+  readonly #opts: PartitionOptions;
+  readonly #segments: Segment[] = [];
+  /** Offset the next staged record gets. */
+  #nextOffset = 0;
+  /** End offset readers may see. */
+  #visibleEnd = 0;
+  #staging = new FrameBuffer();
+  #spare: FrameBuffer | null = new FrameBuffer();
+  #chunks: StagedChunk[] = [];
+  /** Write-side view of the newest segment, including staged bytes. */
+  #wBase = 0;
+  #wSize = 0;
+  #wLastIndexed = -Infinity;
+  #wMaxTs = -Infinity;
+  #failed: StockStreamError | null = null;
+  /** Set by the journal while this partition waits in its dirty list, to skip a Set lookup per record. */
+  queued = false;
+  #unsyncedDir = false;
+
+  private constructor(topic: string, partition: number, dir: string, opts: PartitionOptions) {
+    this.topic = topic;
+    this.partition = partition;
+    this.dir = dir;
+    this.#opts = opts;
+  }
+
+  /** Opens (or creates) the partition directory, verifying the tail of the newest segment. */
+  static async open(topic: string, partition: number, dir: string, opts: PartitionOptions): Promise<{ log: PartitionLog; truncatedBytes: number }> {
+    const p = new PartitionLog(topic, partition, dir, opts);
+    await mkdirp(dir);
+    let names: string[];
+    try {
+      names = await fs.promises.readdir(dir);
+    } catch (err) {
+      throw new StockStreamError('SS_LOG_IO', `Expected to list partition directory ${dir}: ${String(err)}. Check permissions.`, { cause: err });
+    }
+    for (const n of names) if (n.includes('.tmp-')) await fs.promises.rm(path.join(dir, n), { force: true });
+    const bases = names
+      .filter((n) => /^\d{20}\.log$/.test(n))
+      .map((n) => Number(n.slice(0, 20)))
+      .sort((a, b) => a - b);
+    let truncatedBytes = 0;
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[i]!;
+      const fd = await openFile(path.join(dir, segmentFileName(base)), 'r+');
+      const seg = new Segment(dir, base, fd);
+      const size = await fileSize(fd, seg.file);
+      const last = i === bases.length - 1;
+      // Sealed segments with an index describing their exact size were durable when sealed;
+      // the newest segment, or one without a trustworthy index, is verified frame by frame.
+      if (last || !(await seg.loadIndexFile(size))) {
+        const { validBytes, problem } = await seg.scan(size, opts.indexIntervalBytes);
+        if (problem !== null) {
+          truncatedBytes += size - validBytes;
+          opts.onWarning(
+            `journal: ${topic}/${partition} segment ${path.basename(seg.file)}: ${problem}; truncated ${size - validBytes} bytes after the last good record (offset ${seg.lastOffset}). Those records were never acknowledged under 'always' or 'batch'.`,
+          );
+          await truncateFd(fd, validBytes, seg.file);
+          await datasync(fd, seg.file);
+        }
+        if (!last) await seg.writeIndexFile(opts.sync);
+      }
+      p.#segments.push(seg);
+    }
+    if (p.#segments.length === 0) {
+      p.#segments.push(await p.#createSegment(0));
+      if (opts.sync) await syncDir(dir);
+    }
+    const active = p.#segments[p.#segments.length - 1]!;
+    const lastOffset = active.lastOffset;
+    p.#nextOffset = Math.max(lastOffset + 1, active.baseOffset);
+    p.#visibleEnd = p.#nextOffset;
+    p.#wBase = active.baseOffset;
+    p.#wSize = active.size;
+    p.#wMaxTs = active.maxTimestamp;
+    p.#wLastIndexed = active.idxPosition.length > 0 ? active.idxPosition[active.idxPosition.length - 1]! : -Infinity;
+    return { log: p, truncatedBytes };
+  }
+
+  async #createSegment(base: number): Promise<Segment> {
+    const fd = await openFile(path.join(this.dir, segmentFileName(base)), 'w+');
+    return new Segment(this.dir, base, fd);
+  }
+
+  get startOffset(): number {
+    return this.#segments[0]!.baseOffset;
+  }
+
+  get endOffset(): number {
+    return this.#visibleEnd;
+  }
+
+  get bytes(): number {
+    let total = 0;
+    for (const s of this.#segments) total += s.size;
+    return total;
+  }
+
+  get segmentCount(): number {
+    return this.#segments.length;
+  }
+
+  /** Offset the next staged record will get. */
+  get nextOffset(): number {
+    return this.#nextOffset;
+  }
+
+  get failure(): StockStreamError | null {
+    return this.#failed;
+  }
+
+  /** Encodes one record into the staging buffer at offset `nextOffset`; returns its frame length. */
+  stage(record: ProducerRecord, timestamp: number): number {
+    const offset = this.#nextOffset;
+    const staging = this.#staging;
+    const at = staging.length;
+    const len = staging.append(offset, timestamp, record.key, record.headers, record.value);
+    this.#nextOffset = offset + 1;
+    let chunk = this.#chunks[this.#chunks.length - 1];
+    if (this.#wSize > 0 && this.#wSize + len > this.#opts.segmentBytes) {
+      // Roll: this record starts a new segment named by its offset.
+      if (chunk !== undefined) chunk.end = at;
+      chunk = { segmentBase: offset, newSegment: true, start: at, end: at, lastOffset: offset, maxTimestamp: -Infinity, index: [] };
+      this.#chunks.push(chunk);
+      this.#wBase = offset;
+      this.#wSize = 0;
+      this.#wLastIndexed = -Infinity;
+      this.#wMaxTs = -Infinity;
+    } else if (chunk === undefined) {
+      chunk = { segmentBase: this.#wBase, newSegment: false, start: at, end: at, lastOffset: offset, maxTimestamp: -Infinity, index: [] };
+      this.#chunks.push(chunk);
+    }
+    if (this.#wSize === 0 || this.#wSize - this.#wLastIndexed >= this.#opts.indexIntervalBytes) {
+      chunk.index.push(offset, this.#wSize, this.#wMaxTs);
+      this.#wLastIndexed = this.#wSize;
+    }
+    this.#wSize += len;
+    if (timestamp > this.#wMaxTs) this.#wMaxTs = timestamp;
+    if (timestamp > chunk.maxTimestamp) chunk.maxTimestamp = timestamp;
+    chunk.lastOffset = offset;
+    chunk.end = at + len;
+    return len;
+  }
+
+  /**
+   * Writes what is staged (one write per segment touched), fdatasyncs when `sync`, then
+   * publishes it to readers. Returns the number of fdatasync calls made.
+   */
+  async flush(sync: boolean): Promise<{ fsyncs: number; writes: number }> {
+    if (this.#failed !== null) throw this.#failed;
+    const chunks = this.#chunks;
+    if (chunks.length === 0) return { fsyncs: 0, writes: 0 };
+    const staged = this.#staging;
+    this.#chunks = [];
+    this.#staging = this.#spare ?? new FrameBuffer();
+    this.#spare = null;
+    const touched: Segment[] = [];
+    try {
+      const sealed: Segment[] = [];
+      let created = false;
+      let seg = this.#segments[this.#segments.length - 1]!;
+      for (const c of chunks) {
+        if (c.newSegment) {
+          sealed.push(seg);
+          seg = await this.#createSegment(c.segmentBase);
+          this.#segments.push(seg);
+          created = true;
+        }
+        // The newest segment is never retired (retention keeps it), so this cannot fail.
+        seg.acquire();
+        touched.push(seg);
+        await writeAt(seg.fd, staged.buf, c.start, c.end, seg.writePos, seg.file);
+        seg.writePos += c.end - c.start;
+      }
+      let fsyncs = 0;
+      if (!sync) {
+        for (const s of touched) s.unsynced = true;
+        if (created) this.#unsyncedDir = true;
+      }
+      if (sync) {
+        const unique = [...new Set(touched)];
+        await Promise.all(unique.map((s) => datasync(s.fd, s.file)));
+        fsyncs = unique.length;
+        if (created) {
+          await syncDir(this.dir);
+          fsyncs++;
+        }
+      }
+      for (let i = 0; i < chunks.length; i++) {
+        const c = chunks[i]!;
+        const s = touched[i]!;
+        // Staged positions are segment positions already: segments are written strictly in order.
+        for (let j = 0; j < c.index.length; j += 3) s.addIndexEntry(c.index[j]!, c.index[j + 1]!, c.index[j + 2]!);
+        s.size += c.end - c.start;
+        s.lastOffset = c.lastOffset;
+        if (c.maxTimestamp > s.maxTimestamp) s.maxTimestamp = c.maxTimestamp;
+      }
+      this.#visibleEnd = chunks[chunks.length - 1]!.lastOffset + 1;
+      for (const s of sealed) if (!s.retired) await s.writeIndexFile(sync);
+      staged.reset();
+      this.#spare = staged;
+      return { fsyncs, writes: chunks.length };
+    } catch (err) {
+      // Offsets were handed out for records that may or may not be on disk: stop accepting
+      // appends here; reopening the journal re-verifies the tail and resumes from what is there.
+      this.#failed =
+        err instanceof StockStreamError
+          ? err
+          : new StockStreamError('SS_LOG_IO', `Expected to flush ${this.topic}/${this.partition}: ${String(err)}. Close and reopen the journal.`, { cause: err });
+      throw this.#failed;
+    } finally {
+      for (const s of touched) s.release();
+    }
+  }
+
+  async read(offset: number, max: number): Promise<LogRecord[]> {
+    const out: LogRecord[] = [];
+    if (max <= 0) return out;
+    let from = Math.max(offset, this.startOffset);
+    const end = this.#visibleEnd;
+    if (from >= end) return out;
+    const segs = this.#segments;
+    let i = this.#segmentIndexFor(from);
+    // Snapshot: retention may splice the array while we await.
+    const list = segs.slice(i);
+    for (i = 0; i < list.length && out.length < max; i++) {
+      const s = list[i]!;
+      if (s.lastOffset < from) continue;
+      const ok = await s.readRecords(from, max, out, this.topic, this.partition);
+      if (!ok) {
+        throw new StockStreamError(
+          'SS_LOG_CORRUPT',
+          `Expected intact records in ${s.file} from offset ${from}, but a frame failed its CRC or length check. Restore the file or delete the segment; the journal's recovery only repairs the newest segment's tail.`,
+          { context: { topic: this.topic, partition: this.partition, file: s.file } },
+        );
+      }
+      if (out.length > 0) from = out[out.length - 1]!.offset + 1;
+    }
+    return out;
+  }
+
+  /** Offset of the first record with timestamp >= ts; endOffset when there is none. */
+  async offsetForTimestamp(ts: number): Promise<number> {
+    for (const s of this.#segments.slice()) {
+      if (s.maxTimestamp < ts) continue;
+      const o = await s.offsetForTimestamp(ts);
+      if (o >= 0) return o;
+    }
+    return this.#visibleEnd;
+  }
+
+  #segmentIndexFor(offset: number): number {
+    const segs = this.#segments;
+    let lo = 0;
+    let hi = segs.length - 1;
+    let best = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (segs[mid]!.baseOffset <= offset) {
+        best = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return best;
+  }
+
+  /**
+   * Deletes the oldest sealed segments while they are older than retentionMs (by their newest
+   * timestamp) or while the partition holds more than retentionBytes. The newest segment, which
+   * takes appends, is never deleted. Returns how many segments went.
+   */
+  async enforceRetention(now: number, retentionMs: number | undefined, retentionBytes: number | undefined): Promise<number> {
+    let deleted = 0;
+    let total = this.bytes;
+    while (this.#segments.length > 1) {
+      const oldest = this.#segments[0]!;
+      const byAge = retentionMs !== undefined && oldest.maxTimestamp < now - retentionMs;
+      const bySize = retentionBytes !== undefined && total > retentionBytes;
+      if (!byAge && !bySize) break;
+      this.#segments.shift();
+      total -= oldest.size;
+      await oldest.retire();
+      deleted++;
+    }
+    return deleted;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#segments) await s.close();
+  }
+
+  /** For close(): fdatasync whatever policy 'never' left unsynced, segment files and names. */
+  async syncAll(): Promise<void> {
+    for (const s of this.#segments) {
+      if (s.unsynced && s.acquire()) {
+        try {
+          await datasync(s.fd, s.file);
+          s.unsynced = false;
+        } finally {
+          s.release();
+        }
+      }
+    }
+    if (this.#unsyncedDir) {
+      await syncDir(this.dir);
+      this.#unsyncedDir = false;
+    }
+  }
+}
