@@ -1,0 +1,30 @@
+import type { Candle, Interval } from '../domain/index.js';
+import type { LiveStore } from '../stores/index.js';
+import type { LatencyProbe } from './ws/stream-hub.js';
+
+export type HealthStatus = 'ok' | 'degraded' | 'down';
+
+export interface HealthReport {
+  status: HealthStatus;
+  components: Record<string, { status: HealthStatus; lagMs?: number; detail?: string; [k: string]: unknown }>;
+}
+
+/** Everything the HTTP/WebSocket layer needs; the composition root (apps/) builds it. */
+export interface ApiDeps {
+  store: LiveStore;
+  health: () => HealthReport;
+  /** Prometheus text exposition. */
+  metrics: () => Promise<string>;
+  metricsContentType: string;
+  /** Computes specs not maintained live from the candle ring (oldest first). */
+  indicatorFallback?: (symbol: string, interval: Interval, spec: string, candles: Candle[]) => { start: number; value: unknown }[];
+  /** Throws StockStreamError SS_INDICATOR_SPEC for a bad spec, which the API answers with 400. */
+  validateIndicatorSpec?: (spec: string) => void;
+  /** Passed to Fastify's `logger` option; off by default. */
+  logger?: boolean | object;
+  stream?: {
+    maxPerSecondPerSymbol?: number;
+    maxBufferedBytes?: number;
+    latencyProbe?: LatencyProbe;
+  };
+}

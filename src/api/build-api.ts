@@ -1,0 +1,61 @@
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { ApiDeps } from './api-deps.js';
+import { errorBody, sendError } from './error-reply.js';
+import { KPI_PAGE_HTML } from './page/kpi-page.js';
+import { registerCandlesRoute } from './routes/candles-route.js';
+import { registerHealthRoute } from './routes/health-route.js';
+import { registerIndicatorsRoute } from './routes/indicators-route.js';
+import { registerKpisRoute } from './routes/kpis-route.js';
+import { registerMetricsRoute } from './routes/metrics-route.js';
+import { registerSymbolsRoute } from './routes/symbols-route.js';
+import { StreamHub } from './ws/stream-hub.js';
+import { registerStreamRoute } from './ws/stream-route.js';
+
+/** Client messages are small subscriptions; this bounds what one frame can make the server parse. */
+const MAX_CLIENT_MESSAGE_BYTES = 256 * 1024;
+
+const hubs = new WeakMap<FastifyInstance, StreamHub>();
+
+/** The stream hub of an app built by buildApi, for metrics (`stats()`) and benchmarks. */
+export function streamHubOf(app: FastifyInstance): StreamHub {
+  const hub = hubs.get(app);
+  if (hub === undefined) throw new TypeError('streamHubOf: this Fastify instance was not built by buildApi');
+  return hub;
+}
+
+/**
+ * The HTTP API, WebSocket stream and KPI page (ARCHITECTURE.md §5). Returns the app without
+ * listening: the composition root owns ports and lifecycle. Closing the app closes the hub.
+ */
+export function buildApi(deps: ApiDeps): FastifyInstance {
+  const app = Fastify({ logger: (deps.logger ?? false) as boolean }) as unknown as FastifyInstance;
+  const hub = new StreamHub(deps.store, deps.stream);
+  hubs.set(app, hub);
+
+  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? request.url;
+    void reply
+      .code(404)
+      .send(
+        errorBody(
+          'SS_API_NOT_FOUND',
+          `route: no ${request.method} ${path.length > 100 ? `${path.slice(0, 100)}…` : path}; routes are GET /api/health, /api/symbols, /api/candles, /api/indicators, /api/kpis, /metrics, / and WebSocket /api/stream`,
+        ),
+      );
+  });
+  app.addHook('onClose', async () => hub.close());
+
+  void app.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } });
+  void app.register(async (scoped) => registerStreamRoute(scoped, hub));
+
+  registerHealthRoute(app, deps);
+  registerSymbolsRoute(app, deps.store);
+  registerCandlesRoute(app, deps.store);
+  registerIndicatorsRoute(app, deps);
+  registerKpisRoute(app, deps.store);
+  registerMetricsRoute(app, deps);
+  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(KPI_PAGE_HTML));
+  return app;
+}

@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify';
+import type { Candle, Interval } from '../../domain/index.js';
+import { StockStreamError } from '../../shared/errors.js';
+import type { LiveStore } from '../../stores/index.js';
+import { range, rejectUnknown, requiredInterval, requiredSymbol, type Query } from '../schemas/query-params.js';
+
+/** `GET /api/candles` row (ARCHITECTURE.md §5); `end` stays internal to keep the contract exact. */
+export interface CandleRow {
+  symbol: string;
+  interval: Interval;
+  start: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  vwap: number;
+  trades: number;
+  final: boolean;
+  rev: number;
+}
+
+export function toCandleRow(c: Candle): CandleRow {
+  return {
+    symbol: c.symbol,
+    interval: c.interval,
+    start: c.start,
+    open: c.open,
+    high: c.high,
+    low: c.low,
+    close: c.close,
+    volume: c.volume,
+    vwap: c.vwap,
+    trades: c.trades,
+    final: c.final,
+    rev: c.rev,
+  };
+}
+
+export function unknownSymbol(symbol: string): StockStreamError {
+  return new StockStreamError(
+    'SS_API_NOT_FOUND',
+    `symbol: ${JSON.stringify(symbol)} is not a configured instrument and has no live data; GET /api/symbols lists the known ones`,
+    { context: { symbol } },
+  );
+}
+
+export function registerCandlesRoute(app: FastifyInstance, store: LiveStore): void {
+  app.get('/api/candles', async (request) => {
+    const query = request.query as Query;
+    rejectUnknown(query, ['symbol', 'interval', 'from', 'to', 'limit']);
+    const symbol = requiredSymbol(query);
+    const interval = requiredInterval(query);
+    const r = range(query);
+    if (!store.hasSymbol(symbol)) throw unknownSymbol(symbol);
+    return store.candles(symbol, interval, r).map(toCandleRow);
+  });
+}

@@ -1,0 +1,50 @@
+import { INTERVAL_MS, type Candle, type Interval, type Kpi } from '../../src/domain/index.js';
+import type { ApiDeps } from '../../src/api/index.js';
+import { LiveStore } from '../../src/stores/index.js';
+
+export const T0 = 1_700_000_000_000;
+
+export function candle(symbol: string, interval: Interval, i: number, over: Partial<Candle> = {}): Candle {
+  const start = T0 + i * INTERVAL_MS[interval];
+  return {
+    symbol,
+    interval,
+    start,
+    end: start + INTERVAL_MS[interval],
+    open: 100 + i,
+    high: 101 + i,
+    low: 99 + i,
+    close: 100.5 + i,
+    volume: 1000 + i,
+    vwap: 100.25 + i,
+    trades: 10 + i,
+    final: true,
+    rev: 0,
+    ...over,
+  };
+}
+
+export function kpi(symbol: string, last: number, over: Partial<Kpi> = {}): Kpi {
+  return { symbol, last, change: 1, changePct: 0.5, open: 100, high: 110, low: 90, volume: 5000, vwap: 101, prevClose: 99, tradesPerSec: 3, ts: T0, ...over };
+}
+
+export function storeWithData(): LiveStore {
+  const store = new LiveStore();
+  store.setInstruments([
+    { symbol: 'AAPL', name: 'Apple Inc.', exchange: 'NASDAQ', currency: 'USD', sector: 'Technology', sharesOutstanding: 15e9 },
+    { symbol: 'VNM', name: 'Vinamilk', exchange: 'HOSE', currency: 'VND', sector: 'Consumer Staples', sharesOutstanding: 2e9 },
+  ]);
+  store.applyCandles(Array.from({ length: 10 }, (_, i) => candle('AAPL', '1m', i)));
+  store.applyKpis([kpi('AAPL', 109.5)]);
+  return store;
+}
+
+export function deps(store: LiveStore, over: Partial<ApiDeps> = {}): ApiDeps {
+  return {
+    store,
+    health: () => ({ status: 'ok', components: { log: { status: 'ok', lagMs: 3 } } }),
+    metrics: async () => '# HELP stockstream_up 1\nstockstream_up 1\n',
+    metricsContentType: 'text/plain; version=0.0.4; charset=utf-8',
+    ...over,
+  };
+}
