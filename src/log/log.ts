@@ -23,6 +23,12 @@ export interface ProducerRecord {
   headers?: Readonly<Record<string, string>>;
   /** Explicit partition; by default murmur2(key) like Kafka's Java client. */
   partition?: number;
+  /**
+   * The decoded form of `value`, for consumers in the same process. An embedded log may hand it
+   * back on `LogRecord.payload` while the record is still in its memory tail, sparing a read and a
+   * decode (the kdb+ tickerplant publishes what it logs). Never persisted; `value` stays the truth.
+   */
+  payload?: unknown;
 }
 
 export interface LogRecord {
@@ -33,6 +39,8 @@ export interface LogRecord {
   readonly value: Uint8Array;
   readonly timestamp: number;
   readonly headers: Readonly<Record<string, string>>;
+  /** The producer's `payload`, when an in-process log served this record from memory; else undefined. */
+  readonly payload?: unknown;
 }
 
 export interface AppendAck {

@@ -36,7 +36,10 @@ function journalFactory(extra: Omit<JournalOptions, 'dir'>) {
 
 logContract("journal (fsync 'always')", journalFactory({ fsync: 'always' }));
 // Tiny segments and a dense index push every contract case across segment boundaries.
-logContract("journal (fsync 'batch', 2 KiB segments)", journalFactory({ fsync: 'batch', groupCommitMs: 2, segmentBytes: 2048, indexIntervalBytes: 200 }));
+// No memory tail either: every read goes through the segment files, frame decoding and CRC checks.
+logContract("journal (fsync 'batch', 2 KiB segments, no memory tail)", journalFactory({ fsync: 'batch', groupCommitMs: 2, segmentBytes: 2048, indexIntervalBytes: 200, tailRecords: 0 }));
+// A tail smaller than the contract's batches: reads cross from files into memory mid-request.
+logContract("journal (fsync 'never', 3-record memory tail)", journalFactory({ fsync: 'never', tailRecords: 3 }));
 logContract("journal (fsync 'never')", journalFactory({ fsync: 'never' }));
 
 const open: Journal[] = [];
@@ -396,4 +399,20 @@ describe('Journal: randomized reads and timestamp seeks against a model', () => 
       await check('rebuilt-index');
     });
   }
+});
+
+describe('journal memory tail', () => {
+  it('hands in-process consumers the producer payload while the record is in the tail, and only then', async () => {
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ss-tail-'));
+    dirs.push(dir);
+    const j = await openJournal({ dir, fsync: 'never', tailRecords: 4 });
+    await j.ensureTopic('t', { partitions: 1 });
+    const payloads = Array.from({ length: 6 }, (_, i) => ({ n: i }));
+    await j.append('t', payloads.map((p) => ({ key: 'k', value: Buffer.from(String(p.n)), payload: p })));
+    const all = await j.read({ topic: 't', partition: 0 }, 0, 10);
+    expect(all.map((r) => Buffer.from(r.value).toString()), 'reads return every record in order, from files then memory').toEqual(['0', '1', '2', '3', '4', '5']);
+    expect(all.slice(2).map((r) => r.payload), 'the newest 4 come from memory with the very payload objects').toEqual(payloads.slice(2));
+    expect(all[2]?.payload, 'same object, not a copy').toBe(payloads[2]);
+    expect(all.slice(0, 2).map((r) => r.payload), 'records older than the tail are read from disk, without payload').toEqual([undefined, undefined]);
+  });
 });

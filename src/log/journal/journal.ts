@@ -52,6 +52,11 @@ export interface JournalOptions {
   retentionCheckMs?: number;
   /** Called with recovery and other non-fatal findings. */
   onWarning?: (msg: string) => void;
+  /**
+   * Newest records per partition kept in memory for consumers in this process, which then skip
+   * file reads and decoding while they keep up. Default 65,536; 0 turns it off.
+   */
+  tailRecords?: number;
 }
 
 export interface JournalStats {
@@ -121,6 +126,7 @@ function validateOptions(o: JournalOptions): Required<Omit<JournalOptions, 'onWa
     segmentBytes: num('segmentBytes', o.segmentBytes, 64 * 1024 * 1024, 1024),
     indexIntervalBytes: num('indexIntervalBytes', o.indexIntervalBytes, 4096, 1),
     retentionCheckMs: num('retentionCheckMs', o.retentionCheckMs, 60_000, 0),
+    tailRecords: Math.floor(num('tailRecords', o.tailRecords, 65_536, 0)),
     onWarning: o.onWarning,
   };
 }
@@ -231,6 +237,7 @@ export class Journal implements Log {
       indexIntervalBytes: this.#opts.indexIntervalBytes,
       sync: this.#opts.fsync !== 'never',
       onWarning: this.#warn,
+      tailRecords: this.#opts.tailRecords,
     };
   }
 

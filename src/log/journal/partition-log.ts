@@ -23,7 +23,11 @@ export interface PartitionOptions {
   /** Whether flushes fdatasync (policy 'always' or 'batch'). */
   sync: boolean;
   onWarning: (msg: string) => void;
+  /** Newest records kept in memory for readers in this process (0 disables). */
+  tailRecords: number;
 }
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** A run of staged bytes bound for one segment, with what publishing it will change there. */
 interface StagedChunk {
@@ -59,12 +63,20 @@ export class PartitionLog {
   /** Set by the journal while this partition waits in its dirty list, to skip a Set lookup per record. */
   queued = false;
   #unsyncedDir = false;
+  /**
+   * Memory tail: the newest records as LogRecords (slot = offset % capacity), so consumers that
+   * keep up read them without file I/O, CRC checks or decoding. Valid from #tailLow up; records
+   * enter when staged and become readable when their flush publishes them (#visibleEnd).
+   */
+  readonly #tail: (LogRecord | undefined)[];
+  #tailLow = 0;
 
   private constructor(topic: string, partition: number, dir: string, opts: PartitionOptions) {
     this.topic = topic;
     this.partition = partition;
     this.dir = dir;
     this.#opts = opts;
+    this.#tail = new Array<LogRecord | undefined>(opts.tailRecords);
   }
 
   /** Opens (or creates) the partition directory, verifying the tail of the newest segment. */
@@ -113,6 +125,7 @@ export class PartitionLog {
     const lastOffset = active.lastOffset;
     p.#nextOffset = Math.max(lastOffset + 1, active.baseOffset);
     p.#visibleEnd = p.#nextOffset;
+    p.#tailLow = p.#nextOffset;
     p.#wBase = active.baseOffset;
     p.#wSize = active.size;
     p.#wMaxTs = active.maxTimestamp;
@@ -159,6 +172,20 @@ export class PartitionLog {
     const at = staging.length;
     const len = staging.append(offset, timestamp, record.key, record.headers, record.value);
     this.#nextOffset = offset + 1;
+    const cap = this.#tail.length;
+    if (cap > 0) {
+      this.#tail[offset % cap] = {
+        topic: this.topic,
+        partition: this.partition,
+        offset,
+        key: record.key,
+        value: record.value,
+        timestamp,
+        headers: record.headers ?? NO_HEADERS,
+        payload: record.payload,
+      };
+      if (offset - this.#tailLow >= cap) this.#tailLow = offset - cap + 1;
+    }
     let chunk = this.#chunks[this.#chunks.length - 1];
     if (this.#wSize > 0 && this.#wSize + len > this.#opts.segmentBytes) {
       // Roll: this record starts a new segment named by its offset.
@@ -259,9 +286,28 @@ export class PartitionLog {
   async read(offset: number, max: number): Promise<LogRecord[]> {
     const out: LogRecord[] = [];
     if (max <= 0) return out;
-    let from = Math.max(offset, this.startOffset);
+    const from = Math.max(offset, this.startOffset);
     const end = this.#visibleEnd;
     if (from >= end) return out;
+    const cap = this.#tail.length;
+    if (cap > 0 && from >= this.#tailLow) return this.#readTail(from, end, max, out);
+    // Below the memory tail: read files up to where the tail starts, then continue from memory.
+    const fileMax = cap > 0 ? Math.min(max, this.#tailLow - from) : max;
+    await this.#readFiles(from, fileMax, out);
+    const next = out.length > 0 ? out[out.length - 1]!.offset + 1 : from;
+    if (cap > 0 && out.length < max && next >= this.#tailLow) return this.#readTail(next, end, max, out);
+    return out;
+  }
+
+  #readTail(from: number, end: number, max: number, out: LogRecord[]): LogRecord[] {
+    const cap = this.#tail.length;
+    const stop = Math.min(end, from + max - out.length);
+    for (let o = from; o < stop; o++) out.push(this.#tail[o % cap] as LogRecord);
+    return out;
+  }
+
+  async #readFiles(offset: number, max: number, out: LogRecord[]): Promise<void> {
+    let from = offset;
     const segs = this.#segments;
     let i = this.#segmentIndexFor(from);
     // Snapshot: retention may splice the array while we await.
@@ -279,7 +325,6 @@ export class PartitionLog {
       }
       if (out.length > 0) from = out[out.length - 1]!.offset + 1;
     }
-    return out;
   }
 
   /** Offset of the first record with timestamp >= ts; endOffset when there is none. */

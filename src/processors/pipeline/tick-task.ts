@@ -77,9 +77,13 @@ export class TickTask implements PartitionTask<TickTaskState> {
     let maxTs = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as LogRecord;
+      // In-process records carry the validated event itself; otherwise decode the bytes.
+      if (r.payload !== undefined) {
+        events.push(r.payload as MarketEvent);
+        continue;
+      }
       try {
-        const e = decodeEvent(r.value);
-        events.push(e);
+        events.push(decodeEvent(r.value));
       } catch (err) {
         this.#decodeErrors++;
         this.#o.onCorrupt?.(r, err);

@@ -94,7 +94,7 @@ export class IngestWriter {
         continue;
       }
       events.push(result);
-      records.push({ key: result.symbol, value: encodeEvent(result), timestamp: result.ts });
+      records.push({ key: result.symbol, value: encodeEvent(result), timestamp: result.ts, payload: result });
     }
     const pending: Promise<unknown>[] = [];
     if (records.length > 0) pending.push(this.#o.log.append(TICKS_TOPIC, records));
