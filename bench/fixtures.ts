@@ -1,0 +1,29 @@
+/**
+ * Realistic ~100-byte JSON trade messages over `symbols` symbols, as a feed handler would receive
+ * them, with deterministic prices and sizes (seeded) and event time advancing `stepMs` per message.
+ */
+export function tickMessages(count: number, options: { symbols?: number; startTs?: number; stepMs?: number; seed?: number } = {}): string[] {
+  const symbols = options.symbols ?? 1_000;
+  const startTs = options.startTs ?? Date.UTC(2026, 0, 5, 14, 30);
+  const stepMs = options.stepMs ?? 1;
+  let state = (options.seed ?? 7) >>> 0;
+  const rand = (): number => {
+    // mulberry32
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const names = Array.from({ length: symbols }, (_, i) => `S${String(i).padStart(4, '0')}`);
+  const prices = names.map(() => 20 + rand() * 400);
+  const out = new Array<string>(count);
+  for (let i = 0; i < count; i++) {
+    const s = i % symbols;
+    prices[s] = Math.max(1, (prices[s] as number) * (1 + (rand() - 0.5) * 0.002));
+    const price = Math.round((prices[s] as number) * 100) / 100;
+    const size = (1 + Math.floor(rand() * 20)) * 100;
+    out[i] = `{"kind":"trade","symbol":"${names[s]}","ts":${startTs + Math.floor(i * stepMs)},"source":"bench","id":"b-${i}","price":${price},"size":${size}}`;
+  }
+  return out;
+}

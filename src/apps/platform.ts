@@ -1,0 +1,352 @@
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from '../api/index.js';
+import { INTERVALS, INTERVAL_MS, type Candle, type ExchangeCode, type Instrument, type Interval } from '../domain/index.js';
+import { calendarFor, type MarketCalendar } from '../domain/calendar/index.js';
+import { Journal } from '../log/index.js';
+import { CandleOperator } from '../processors/candles/index.js';
+import { DedupOperator } from '../processors/dedup/index.js';
+import { createIndicator, parseIndicatorSpec } from '../processors/indicators/index.js';
+import { KpiOperator } from '../processors/kpis/index.js';
+import {
+  LATE_TOPIC,
+  LiveIndicators,
+  TickTask,
+  candlesTopic,
+  indicatorSeries,
+  type LiveSink,
+  type TickTaskState,
+} from '../processors/pipeline/index.js';
+import { CheckpointStore, PartitionRunner } from '../processors/runtime/index.js';
+import type { Config } from '../shared/config/index.js';
+import { Metrics } from '../shared/metrics.js';
+import type { Logger } from '../shared/logger.js';
+import { DLQ_TOPIC, IngestWriter, TICKS_TOPIC } from '../sources/ingest/index.js';
+import { defaultUniverse } from '../sources/simulator/index.js';
+import { DEFAULT_DEPTHS, LiveStore } from '../stores/live/index.js';
+
+
+/** Retention of each candle topic: enough to rebuild the live rings after a restart. */
+const CANDLE_RETENTION_MS: Record<Interval, number> = {
+  '1s': 6 * 3_600_000,
+  '1m': 7 * 86_400_000,
+  '5m': 30 * 86_400_000,
+  '15m': 60 * 86_400_000,
+  '1h': 365 * 86_400_000,
+  '1d': 10 * 365 * 86_400_000,
+};
+
+export interface PlatformOptions {
+  config: Readonly<Config>;
+  logger: Logger;
+  /** Start the HTTP server (default true). */
+  serve?: boolean;
+  /** Instruments to serve and, with `ingest.unknownSymbols: reject`, to accept. Default: the simulator's universe. */
+  instruments?: readonly Instrument[];
+  /** When true, the validation window accepts any event age (replays of history). */
+  acceptHistory?: boolean;
+  /** Previous session closes known at start (KPI change before a session rolls over). */
+  prevCloses?: ReadonlyMap<string, number>;
+  now?: () => number;
+}
+
+/**
+ * The embedded platform in one process (ARCHITECTURE.md §1): journal → ingest → per-partition
+ * tick pipelines → live store → API. Sources are attached separately (`ingest.write` is their
+ * sink), so `up`, `replay`, tests and benchmarks share this one composition.
+ */
+export class Platform {
+  readonly config: Readonly<Config>;
+  readonly logger: Logger;
+  readonly log: Journal;
+  readonly store: LiveStore;
+  readonly ingest: IngestWriter;
+  readonly runner: PartitionRunner<TickTaskState>;
+  readonly metrics: Metrics;
+  readonly indicators: LiveIndicators;
+  readonly api: FastifyInstance | null;
+  readonly #tasks = new Map<number, TickTask>();
+  readonly #candleOps = new Map<number, CandleOperator>();
+  readonly #dedupOps = new Map<number, DedupOperator>();
+  readonly #calendars: Map<string, MarketCalendar>;
+  readonly #now: () => number;
+  #lateEvents = 0;
+  #lastIngestAt = 0;
+  #url: string | null = null;
+  #closed = false;
+
+  private constructor(o: PlatformOptions, log: Journal, instruments: readonly Instrument[]) {
+    this.config = o.config;
+    this.logger = o.logger;
+    this.log = log;
+    this.#now = o.now ?? Date.now;
+    const c = o.config;
+    const alwaysOpen = c.source === 'simulator' && c.simulator.calendar === 'always-open';
+    this.#calendars = new Map();
+    const calendarOfExchange = (ex: ExchangeCode): MarketCalendar => {
+      let cal = this.#calendars.get(ex);
+      if (cal === undefined) {
+        const holidays = ex === 'CRYPTO' ? undefined : c.calendars.holidays[ex];
+        cal = calendarFor(ex, { alwaysOpen, ...(holidays === undefined ? {} : { holidays }) });
+        this.#calendars.set(ex, cal);
+      }
+      return cal;
+    };
+    const exchangeOf = new Map(instruments.map((i) => [i.symbol, i.exchange]));
+    // Symbols outside the instrument list (accepted by policy) trade around the clock in UTC days.
+    const calendarOf = (symbol: string): MarketCalendar => calendarOfExchange(exchangeOf.get(symbol) ?? 'CRYPTO');
+    this.calendarOf = calendarOf;
+    this.calendarOfExchange = calendarOfExchange;
+
+    this.store = new LiveStore({ depths: c.live.depths });
+    this.store.setInstruments([...instruments]);
+    this.indicators = new LiveIndicators({
+      specs: c.processing.indicators,
+      create: createIndicator,
+      sessionOf: (candle: Candle) => calendarOf(candle.symbol).localDate(candle.start),
+      history: (symbol, interval) => this.store.candles(symbol, interval),
+    });
+    const store = this.store;
+    const live: LiveSink = {
+      ticks: (events) => store.applyTicks(events),
+      candles: (candles) => store.applyCandles(candles),
+      kpis: (kpis) => store.applyKpis(kpis),
+      indicators: (symbol, interval, spec, points) => store.applyIndicators(symbol, interval, spec, points as never),
+    };
+    const knownSymbols = new Set(instruments.map((i) => i.symbol));
+    this.ingest = new IngestWriter({
+      log,
+      source: c.source,
+      now: this.#now,
+      policy: (now) => ({
+        now,
+        maxFutureMs: c.ingest.maxFutureMs,
+        maxPastMs: o.acceptHistory ? Number.POSITIVE_INFINITY : c.ingest.maxPastMs,
+        knownSymbols: c.ingest.unknownSymbols === 'reject' ? knownSymbols : null,
+      }),
+      onAccepted: () => {
+        this.#lastIngestAt = this.#now();
+      },
+    });
+    this.runner = new PartitionRunner<TickTaskState>({
+      log,
+      topic: TICKS_TOPIC,
+      group: 'processors',
+      name: 'ticks',
+      checkpoints: new CheckpointStore(join(resolve(c.dataDir), 'checkpoints')),
+      checkpointIntervalMs: c.processing.checkpointIntervalMs,
+      now: this.#now,
+      createTask: (partition) => {
+        let task: TickTask | null = null;
+        const candles = new CandleOperator({
+          intervals: [...INTERVALS],
+          calendarOf,
+          allowedLatenessMs: c.processing.allowedLatenessMs,
+          fillGaps: c.processing.fillGaps,
+          includeExtendedHours: c.processing.includeExtendedHours,
+          onLate: (event, info) => {
+            this.#lateEvents++;
+            task?.late(event, info);
+          },
+        });
+        const dedup = new DedupOperator({ window: c.processing.dedupWindow });
+        task = new TickTask({
+          partition,
+          log,
+          dedup,
+          candles,
+          kpis: new KpiOperator({ sessionOf: (symbol, ts) => calendarOf(symbol).dayAt(ts)?.date ?? null, ...(o.prevCloses ? { prevCloses: o.prevCloses } : {}) }),
+          indicators: this.indicators,
+          live,
+          idleWatermarkMs: c.processing.idleWatermarkMs,
+          onCorrupt: (record, err) => this.logger.error({ err, partition: record.partition, offset: record.offset }, 'undecodable record in ticks; skipped'),
+        });
+        this.#tasks.set(partition, task);
+        this.#candleOps.set(partition, candles);
+        this.#dedupOps.set(partition, dedup);
+        return task;
+      },
+      onError: (err) => this.logger.error({ err }, 'stream processing stopped'),
+    });
+    this.metrics = new Metrics();
+    this.#registerMetrics();
+    this.api =
+      o.serve === false
+        ? null
+        : buildApi({
+            store: this.store,
+            health: () => this.health(),
+            metrics: () => this.metrics.text(),
+            metricsContentType: this.metrics.contentType,
+            indicatorFallback: indicatorSeries,
+            validateIndicatorSpec: (spec: string) => void parseIndicatorSpec(spec),
+            stream: { maxPerSecondPerSymbol: c.stream.maxPerSecondPerSymbol, maxBufferedBytes: c.stream.maxBufferedBytes },
+            logger: false,
+          });
+  }
+
+  readonly calendarOf: (symbol: string) => MarketCalendar;
+  readonly calendarOfExchange: (exchange: ExchangeCode) => MarketCalendar;
+
+  static async start(o: PlatformOptions): Promise<Platform> {
+    const c = o.config;
+    const dataDir = resolve(c.dataDir);
+    const log = await Journal.open({
+      dir: join(dataDir, 'journal'),
+      fsync: c.log.fsync,
+      groupCommitMs: c.log.groupCommitMs,
+      segmentBytes: c.log.segmentBytes,
+      onWarning: (msg: string) => o.logger.warn(msg),
+    });
+    const platform = new Platform(o, log, o.instruments ?? defaultUniverse());
+    try {
+      await platform.#ensureTopics();
+      await platform.#rebuildLiveState();
+      await platform.runner.start();
+      if (platform.api !== null && o.serve !== false) {
+        const address = await platform.api.listen({ port: c.port, host: c.host });
+        platform.#url = address.replace('0.0.0.0', 'localhost').replace('127.0.0.1', 'localhost');
+      }
+    } catch (err) {
+      await platform.close().catch(() => undefined);
+      throw err;
+    }
+    return platform;
+  }
+
+  get url(): string | null {
+    return this.#url;
+  }
+
+  async #ensureTopics(): Promise<void> {
+    const c = this.config.log;
+    const partitions = c.partitions;
+    await this.log.ensureTopic(TICKS_TOPIC, { partitions, retentionMs: c.retentionMs, ...(c.retentionBytes ? { retentionBytes: c.retentionBytes } : {}) });
+    await this.log.ensureTopic(DLQ_TOPIC, { partitions: 1, retentionMs: c.retentionMs });
+    await this.log.ensureTopic(LATE_TOPIC, { partitions, retentionMs: c.retentionMs });
+    for (const iv of INTERVALS) await this.log.ensureTopic(candlesTopic(iv), { partitions, retentionMs: CANDLE_RETENTION_MS[iv] });
+  }
+
+  /**
+   * Restores the live rings and indicators from the durable final candles: read each candle
+   * topic's recent history (the ring depth), then feed the indicators in order. Forming candles
+   * come back from the processors' checkpoints and the replayed ticks.
+   */
+  async #rebuildLiveState(): Promise<void> {
+    const infos = await this.log.topics();
+    for (const iv of INTERVALS) {
+      const info = infos.find((t) => t.name === candlesTopic(iv));
+      if (info === undefined) continue;
+      const latest = new Map<string, Candle>();
+      for (const p of info.partitions) {
+        if (p.endOffset <= p.startOffset) continue;
+        const last = await this.log.read({ topic: info.name, partition: p.partition }, p.endOffset - 1, 1);
+        const lastTs = last[0]?.timestamp ?? 0;
+        let offset = await this.#offsetForTime(info.name, p.partition, lastTs - (this.config.live.depths[iv] ?? DEFAULT_DEPTHS[iv]) * INTERVAL_MS[iv], p.startOffset, p.endOffset);
+        while (offset < p.endOffset) {
+          const records = await this.log.read({ topic: info.name, partition: p.partition }, offset, 50_000);
+          if (records.length === 0) break;
+          for (const r of records) {
+            const candle = JSON.parse(Buffer.from(r.value).toString('utf8')) as Candle;
+            latest.set(`${candle.symbol}|${candle.start}`, candle);
+          }
+          offset = (records[records.length - 1] as { offset: number }).offset + 1;
+        }
+      }
+      const candles = [...latest.values()].sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.start - b.start));
+      this.store.applyCandles(candles);
+      this.indicators.load(candles, (symbol, interval, spec, points) => this.store.applyIndicators(symbol, interval, spec, points as never));
+    }
+  }
+
+  /** First offset whose record timestamp is >= ts (binary search over reads; timestamps are event time). */
+  async #offsetForTime(topic: string, partition: number, ts: number, lo: number, hi: number): Promise<number> {
+    let a = lo;
+    let b = hi;
+    while (a < b) {
+      const mid = Math.floor((a + b) / 2);
+      const r = await this.log.read({ topic, partition }, mid, 1);
+      if ((r[0]?.timestamp ?? Number.POSITIVE_INFINITY) < ts) a = mid + 1;
+      else b = mid;
+    }
+    return a;
+  }
+
+  health(): { status: 'ok' | 'degraded' | 'down'; components: Record<string, { status: 'ok' | 'degraded' | 'down'; lagMs?: number; detail?: string; [k: string]: unknown }> } {
+    const now = this.#now();
+    const progress = this.runner.progress();
+    let watermark = Number.NEGATIVE_INFINITY;
+    for (const t of this.#tasks.values()) watermark = Math.max(watermark, t.stats().watermark);
+    const processing: 'ok' | 'degraded' | 'down' = this.runner.running ? 'ok' : 'down';
+    const ingestAge = this.#lastIngestAt === 0 ? null : now - this.#lastIngestAt;
+    const components = {
+      log: { status: this.#closed ? ('down' as const) : ('ok' as const), detail: 'embedded journal', fsync: this.config.log.fsync },
+      ingest: {
+        status: ingestAge !== null && ingestAge > 30_000 ? ('degraded' as const) : ('ok' as const),
+        ...(ingestAge === null ? { detail: 'no events yet' } : { lagMs: ingestAge }),
+        ...this.ingest.stats(),
+      },
+      processing: {
+        status: processing,
+        ...(Number.isFinite(watermark) ? { lagMs: Math.max(0, now - watermark), watermark } : {}),
+        partitions: progress,
+      },
+      live: { status: 'ok' as const, ...this.store.stats() },
+    };
+    const statuses = Object.values(components).map((x) => x.status);
+    const status = statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'ok';
+    return { status, components };
+  }
+
+  #registerMetrics(): void {
+    const m = this.metrics;
+    m.counter('stockstream_ingest_events_total', 'Events accepted at ingress, by result.', () => {
+      const s = this.ingest.stats();
+      return [
+        [{ result: 'accepted' }, s.accepted],
+        [{ result: 'rejected' }, s.rejected],
+      ];
+    }, ['result']);
+    m.counter('stockstream_ingest_rejects_total', 'Events refused at ingress (dead-lettered), by rule.', () =>
+      Object.entries(this.ingest.stats().rejectsByRule).map(([rule, n]) => [{ rule }, n] as const), ['rule']);
+    m.counter('stockstream_processed_records_total', 'Records processed by the tick pipelines.', () => this.runner.stats().processed);
+    m.counter('stockstream_late_events_total', 'Events later than the allowed lateness (written to ticks.late).', () => this.#lateEvents);
+    m.counter('stockstream_duplicate_events_total', 'Events dropped as duplicates by id.', () => {
+      let n = 0;
+      for (const d of this.#dedupOps.values()) n += d.dropped;
+      return n;
+    });
+    m.gauge('stockstream_processing_lag_seconds', 'Wall clock minus event-time watermark, per partition.', () =>
+      [...this.#tasks.entries()].map(([p, t]) => [{ partition: String(p) }, Math.max(0, (this.#now() - t.stats().watermark) / 1000)] as const).filter(([, v]) => Number.isFinite(v)), ['partition']);
+    m.gauge('stockstream_log_stored_bytes', 'Bytes retained in the journal, per topic.', () => this.#topicBytes, ['topic']);
+    m.gauge('stockstream_live_symbols', 'Symbols with live state.', () => this.store.stats().symbols);
+  }
+
+  #topicBytes: [Record<string, string>, number][] = [];
+
+  /** Refreshes values that need I/O to read (called by the CLI on a timer). */
+  async refreshMetrics(): Promise<void> {
+    const topics = await this.log.topics();
+    this.#topicBytes = topics.map((t) => [{ topic: t.name }, t.partitions.reduce((s, p) => s + p.bytes, 0)]);
+  }
+
+  /** The end offsets of `ticks` now: a caller waits for processing to reach them. */
+  async ticksEnd(): Promise<Map<number, number>> {
+    const info = (await this.log.topics()).find((t) => t.name === TICKS_TOPIC);
+    return new Map((info?.partitions ?? []).map((p) => [p.partition, p.endOffset]));
+  }
+
+  /** Shuts down in order: API, processing (flush, checkpoint, commit), then the journal. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.api !== null) await this.api.close();
+    await this.runner.stop();
+    await this.log.close();
+  }
+}
+
+export function dataPath(config: Readonly<Config>, ...parts: string[]): string {
+  return join(resolve(config.dataDir), ...parts);
+}
+

@@ -1,0 +1,84 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { describeFailure } from './errors.js';
+import { runBench } from './commands/bench.js';
+import { runIndicators } from './commands/indicators.js';
+import { runReplay } from './commands/replay.js';
+import { runUp } from './commands/up.js';
+
+function int(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
+    return n;
+  };
+}
+
+function speed(value: string): number | 'max' {
+  if (value === 'max') return 'max';
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`speed must be a positive number or "max", got "${value}"`);
+  return n;
+}
+
+const program = new Command()
+  .name('stockstream')
+  .description('Real-time stock market analytics: ticks → candles, indicators and KPIs, live.')
+  .version('0.1.0')
+  .showSuggestionAfterError(true)
+  .exitOverride()
+  .configureOutput({
+    // Commander's own messages already say what was wrong; keep them to one line on stderr.
+    writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `stockstream: ${s.slice(7)}` : s),
+  });
+
+const common = (cmd: Command): Command =>
+  cmd
+    .option('--config <file>', 'configuration file (default ./stockstream.yaml when present)')
+    .option('--port <port>', 'HTTP port (STOCKSTREAM_PORT)', int('port', 0, 65_535))
+    .option('--host <host>', 'interface to listen on (STOCKSTREAM_HOST)')
+    .option('--data-dir <dir>', 'journal, checkpoints and lake (STOCKSTREAM_DATA_DIR)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent');
+
+common(program.command('up'))
+  .description('run the whole platform embedded in this process and print the dashboard URL')
+  .addOption(new Option('--source <source>', 'market data source (STOCKSTREAM_SOURCE)').choices(['simulator', 'replay']))
+  .option('--seed <n>', 'simulator seed', int('seed', 0, 2 ** 31 - 1))
+  .option('--rate <n>', 'simulator events per second', int('rate', 1, 2_000_000))
+  .option('--faithful-calendar', 'simulate real exchange sessions (closed at night, lunch break on HOSE)')
+  .option('--file <file>', 'file for --source replay')
+  .option('--speed <n|max>', 'replay speed for --source replay', speed)
+  .action(runUp);
+
+common(program.command('replay'))
+  .description('replay a CSV, NDJSON or Parquet file of ticks or bars through the pipeline, keeping event time')
+  .argument('<file>', 'ticks or bars (.csv, .ndjson/.jsonl, .parquet)')
+  .option('--speed <n|max>', 'multiple of event time, or max', speed, 'max')
+  .option('--no-serve', 'do not start the HTTP API while replaying')
+  .option('--keep-running', 'keep serving after the file is done')
+  .action(runReplay);
+
+program
+  .command('indicators')
+  .description('compute indicators over an OHLCV CSV and print JSON aligned to the input rows')
+  .requiredOption('--input <file>', 'CSV with a date|time|timestamp column and open,high,low,close,volume')
+  .requiredOption('--indicators <specs>', 'comma-separated, e.g. sma:20,rsi:14,macd:12:26:9,bbands:20:2')
+  .action(runIndicators);
+
+program
+  .command('bench')
+  .description('run the benchmarks and print the figures (also: npm run bench)')
+  .option('--quick', 'shorter runs, for a smoke check')
+  .option('--write', 'update BENCHMARKS.md with the results')
+  .action(runBench);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    const { text, exitCode } = describeFailure(err);
+    process.stderr.write(`${text}\n`);
+    process.exitCode = exitCode;
+  }
+}
