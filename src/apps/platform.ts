@@ -45,6 +45,11 @@ export interface PlatformOptions {
   instruments?: readonly Instrument[];
   /** When true, the validation window accepts any event age (replays of history). */
   acceptHistory?: boolean;
+  /**
+   * Whether event time moves with the wall clock while input is idle (live sources). A replay at
+   * max speed has no relation to the wall clock, so it turns this off. Default true.
+   */
+  idleWatermarks?: boolean;
   /** Previous session closes known at start (KPI change before a session rolls over). */
   prevCloses?: ReadonlyMap<string, number>;
   now?: () => number;
@@ -158,7 +163,7 @@ export class Platform {
           kpis: new KpiOperator({ sessionOf: (symbol, ts) => calendarOf(symbol).dayAt(ts)?.date ?? null, ...(o.prevCloses ? { prevCloses: o.prevCloses } : {}) }),
           indicators: this.indicators,
           live,
-          idleWatermarkMs: c.processing.idleWatermarkMs,
+          idleWatermarkMs: o.idleWatermarks === false ? Number.POSITIVE_INFINITY : c.processing.idleWatermarkMs,
           onCorrupt: (record, err) => this.logger.error({ err, partition: record.partition, offset: record.offset }, 'undecodable record in ticks; skipped'),
         });
         this.#tasks.set(partition, task);

@@ -18,7 +18,7 @@ export async function runReplay(file: string, opts: ReplayOptions): Promise<void
   const config = configFrom(opts, { source: 'replay', 'replay.file': file, 'replay.speed': opts.speed, 'ingest.unknownSymbols': 'accept' });
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const source = new ReplaySource({ file, speed: opts.speed });
-  const platform = await Platform.start({ config, logger, serve: opts.serve, acceptHistory: true });
+  const platform = await Platform.start({ config, logger, serve: opts.serve, acceptHistory: true, idleWatermarks: opts.speed !== 'max' });
   try {
     if (platform.url !== null) process.stdout.write(`Replaying ${file}; dashboard ${platform.url}/\n`);
     const run = await runSource(platform, source, { resumeInput: file });

@@ -23,7 +23,7 @@ export interface CandleStats {
   outsideSession: number;
   /** (event, interval) pairs refused because the bucket was already dropped; `onLate` was called for each. */
   late: number;
-  /** Revisions emitted: a final candle amended in a batch (rev + 1 once per batch). */
+  /** Revisions: late events that amended a final candle (rev + 1 each). */
   revisions: number;
   /** Flat gap-fill candles emitted. */
   filled: number;
@@ -90,9 +90,10 @@ const RANK_1D = INTERVALS.indexOf('1d');
  *
  * Watermarks (Flink-like): a candle turns final and is emitted when the watermark reaches its end;
  * it is kept until the watermark reaches end + allowedLatenessMs. An event whose bucket is still
- * kept (or never existed but end + lateness is still ahead of the watermark) is applied; if the
- * candle was final, the batch emits it with rev + 1. An event whose bucket end + lateness is at or
- * behind the watermark is refused: `onLate` and the `late` counter.
+ * kept (or never existed but end + lateness is still ahead of the watermark) is applied; each such
+ * event that amends a final candle adds one to its rev, and the batch emits the amended candle.
+ * An event whose bucket end + lateness is at or behind the watermark is refused: `onLate` and the
+ * `late` counter. Given the same watermark calls, results do not depend on how input is batched.
  *
  * Gap filling, decided when the watermark passes a bucket end: a passed regular-window bucket
  * without a candle gets a flat final candle (OHLC and vwap = the close of the nearest earlier
@@ -386,6 +387,12 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
     for (let k = slots.length - 1; k >= 0; k--) {
       const sl = slots[k] as CandleSlot;
       if (sl.start === start) {
+        // Each late event that amends a final candle is one revision: counting per event, not
+        // per batch, keeps rev independent of how the log happened to be polled.
+        if (sl.final) {
+          sl.rev++;
+          this.#stats.revisions++;
+        }
         this.#queue(sl);
         return sl;
       }
@@ -402,14 +409,10 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
     return sl;
   }
 
-  /** Queues a slot for output once per call; touching a final candle makes a new revision. */
+  /** Queues a slot for output once per call. */
   #queue(sl: CandleSlot): void {
     if (sl.mark === this.#mark) return;
     sl.mark = this.#mark;
-    if (sl.final) {
-      sl.rev++;
-      this.#stats.revisions++;
-    }
     this.#touched.push(sl);
   }
 

@@ -8,6 +8,8 @@ import { WatermarkTracker } from '../runtime/watermark.js';
 import type { IndicatorSink, LiveIndicators } from './live-indicators.js';
 
 export const CANDLES_TOPIC_PREFIX = 'candles.';
+/** Event-time granularity of watermark advances (1s buckets end on this grid). */
+export const WATERMARK_STEP_MS = 100;
 export const LATE_TOPIC = 'ticks.late';
 export const DLQ_TOPIC_NAME = 'ticks.dlq';
 
@@ -74,7 +76,7 @@ export class TickTask implements PartitionTask<TickTaskState> {
 
   process(records: readonly LogRecord[], now: number): void {
     const events: MarketEvent[] = [];
-    let maxTs = Number.NEGATIVE_INFINITY;
+    let maxTs = this.#watermark.maxEventTime;
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as LogRecord;
       // In-process records carry the validated event itself; otherwise decode the bytes.
@@ -91,18 +93,28 @@ export class TickTask implements PartitionTask<TickTaskState> {
     }
     const fresh: MarketEvent[] = [];
     this.#o.dedup.processBatch(events, fresh);
+    // The watermark moves where event time crosses a WATERMARK_STEP_MS grid line, found in log
+    // order: the operator sees the same watermark calls however the log is polled or a restart
+    // splits it, so late/amend decisions and revisions replay identically.
+    const candles: Candle[] = [];
+    const wmNow = this.#watermark.value;
+    let step = Number.isFinite(wmNow) ? Math.floor(wmNow / WATERMARK_STEP_MS) : Number.NEGATIVE_INFINITY;
+    let from = 0;
     for (let i = 0; i < fresh.length; i++) {
       const ts = (fresh[i] as MarketEvent).ts;
-      if (ts > maxTs) maxTs = ts;
-    }
-    const candles: Candle[] = [];
-    this.#o.candles.processBatch(fresh, candles);
-    const kpis: Kpi[] = [];
-    this.#o.kpis.processBatch(fresh, kpis);
-    if (fresh.length > 0) {
-      const wm = this.#watermark.observe(maxTs, now);
+      if (ts <= maxTs) continue;
+      maxTs = ts;
+      const g = Math.floor(ts / WATERMARK_STEP_MS);
+      if (g <= step) continue;
+      step = g;
+      if (i > from) this.#o.candles.processBatch(from === 0 && i === fresh.length ? fresh : fresh.slice(from, i), candles);
+      from = i;
+      const wm = this.#watermark.observe(g * WATERMARK_STEP_MS, now);
       if (wm !== null) this.#o.candles.onWatermark(wm, candles);
     }
+    if (from < fresh.length) this.#o.candles.processBatch(from === 0 ? fresh : fresh.slice(from), candles);
+    const kpis: Kpi[] = [];
+    this.#o.kpis.processBatch(fresh, kpis);
     this.#o.live.ticks(fresh);
     this.#o.live.kpis(kpis);
     this.#emitCandles(candles);

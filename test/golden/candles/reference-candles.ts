@@ -138,7 +138,6 @@ export class ReferenceCandles {
 
   batch(events: readonly MarketEvent[]): Candle[] {
     const touched = new Set<string>();
-    const createdNow = new Set<string>();
     for (const e of events) {
       if (e.kind === 'quote') continue;
       const contribution: Contribution =
@@ -155,7 +154,9 @@ export class ReferenceCandles {
         if (!c) {
           c = { symbol: e.symbol, ...b, contributions: [], fillClose: null, final: b.end <= this.wm, rev: 0 };
           this.candles.set(key, c);
-          createdNow.add(key);
+        } else if (c.final) {
+          // One revision per late event that amends a final candle.
+          c.rev++;
         }
         if (c.fillClose !== null) c.fillClose = null;
         c.contributions.push(contribution);
@@ -164,10 +165,7 @@ export class ReferenceCandles {
     }
     const out: Candle[] = [];
     for (const key of touched) {
-      const c = this.candles.get(key)!;
-      // Finality cannot change inside a batch, so "final now" is "final before the batch".
-      if (c.final && !createdNow.has(key)) c.rev++;
-      out.push(this.snapshot(c));
+      out.push(this.snapshot(this.candles.get(key)!));
     }
     return out;
   }

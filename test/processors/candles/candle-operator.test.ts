@@ -158,15 +158,15 @@ describe('CandleOperator watermarks and lateness', () => {
     expect(wm(op, base + M + 500), 'a final candle is emitted once').toEqual([]);
   });
 
-  it('amends a final candle within the allowed lateness: rev + 1 per batch', () => {
+  it('amends a final candle within the allowed lateness: rev + 1 per late event, however batched', () => {
     const op = make({ intervals: ['1m'], fillGaps: false, allowedLatenessMs: 2000 });
     run(op, [t('AAPL', base + 30 * S, 100)]);
     wm(op, base + M + 1000);
     const out = run(op, [t('AAPL', base + 40 * S, 105), t('AAPL', base + 45 * S, 95)]);
-    expect(out.map((c) => [c.high, c.low, c.close, c.trades, c.final, c.rev]), 'both late trades in one batch make one revision').toEqual([[105, 95, 95, 3, true, 1]]);
+    expect(out.map((c) => [c.high, c.low, c.close, c.trades, c.final, c.rev]), 'two late trades are two revisions, emitted once per batch').toEqual([[105, 95, 95, 3, true, 2]]);
     const again = run(op, [t('AAPL', base + 50 * S, 96)]);
-    expect(again.map((c) => c.rev), 'another batch, another revision').toEqual([2]);
-    expect(op.stats().revisions, 'revisions counted').toBe(2);
+    expect(again.map((c) => c.rev), 'the next late trade is the next revision').toEqual([3]);
+    expect(op.stats().revisions, 'revisions counted per event').toBe(3);
   });
 
   it('refuses events for dropped buckets: onLate, counted, not applied', () => {
