@@ -110,6 +110,7 @@ export class Platform {
       create: createIndicator,
       sessionOf: (candle: Candle) => calendarOf(candle.symbol).localDate(candle.start),
       history: (symbol, interval) => this.store.candles(symbol, interval),
+      allowedLatenessMs: c.processing.allowedLatenessMs,
     });
     const store = this.store;
     const live: LiveSink = {

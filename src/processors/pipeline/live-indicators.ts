@@ -1,4 +1,4 @@
-import type { Candle, Interval } from '../../domain/index.js';
+import { INTERVAL_MS, type Candle, type Interval } from '../../domain/index.js';
 import type { Indicator, OhlcvBar } from '../indicators/indicator.js';
 
 export interface IndicatorPoint {
@@ -9,12 +9,21 @@ export interface IndicatorPoint {
 /** Receives indicator values as they change: one call per (symbol, interval, spec) per change. */
 export type IndicatorSink = (symbol: string, interval: Interval, spec: string, points: readonly IndicatorPoint[]) => void;
 
+/** A recent bar with every indicator's state from before it, so a revision can re-apply from there. */
+interface Recent {
+  start: number;
+  bar: OhlcvBar;
+  before: unknown[];
+}
+
 interface Series {
   readonly symbol: string;
   readonly interval: Interval;
   indicators: Indicator<unknown>[];
   /** Start of the newest bar added; -Infinity before the first. */
   lastStart: number;
+  /** The newest bars (at most `recentBars(interval)`), oldest first. */
+  recent: Recent[];
 }
 
 export interface LiveIndicatorsOptions {
@@ -24,28 +33,34 @@ export interface LiveIndicatorsOptions {
   sessionOf?: (candle: Candle) => string | undefined;
   /**
    * The candles held for a series, oldest first, with amendments already applied (the live
-   * store's ring). A revision of an older candle recomputes the series from them.
+   * store's ring). A revision older than the saved recent bars recomputes the series from them.
    */
   history: (symbol: string, interval: Interval) => readonly Candle[];
+  /** Bars that a late event can still amend: state is saved before each. Default from 2 s lateness. */
+  allowedLatenessMs?: number;
 }
 
 /**
  * Keeps the configured indicators of every (symbol, interval) up to date from candle updates,
  * with the same streaming classes the batch CLI uses (one code path). A forming candle's update is
- * a `replace` of the newest bar and a new bucket an `update`, both O(1). A revision of an older
- * candle (a late trade amended it, rev + 1) is rare, so instead of saving state before every bar
- * the series is recomputed from the candles held, and the amendment flows on to every later value.
- * Warm-up of such a recomputation starts at the oldest candle held: exact while the ring holds the
- * whole history; beyond that, long-memory indicators (EMA, Wilder) differ by (1 − α)^depth.
+ * a `replace` of the newest bar and a new bucket an `update`, both O(1). For the few newest bars a
+ * late event can still amend (allowed lateness / interval, plus two), the state before each bar is
+ * saved, so a revision (rev + 1) restores it and re-applies the bars after: the amendment flows on
+ * to every later value, exactly. A revision older than that (not expected with the configured
+ * lateness) recomputes the series from the candles held: exact while the ring holds the whole
+ * history; beyond, long-memory indicators (EMA, Wilder) differ by about (1 − α)^depth.
  */
 export class LiveIndicators {
   readonly #o: LiveIndicatorsOptions;
   readonly #series = new Map<string, Series>();
   readonly #bar: OhlcvBar = { open: 0, high: 0, low: 0, close: 0, volume: 0, session: undefined };
+  readonly #recentBars: (interval: Interval) => number;
   #recomputations = 0;
 
   constructor(options: LiveIndicatorsOptions) {
     this.#o = options;
+    const lateness = options.allowedLatenessMs ?? 2_000;
+    this.#recentBars = (interval) => Math.ceil(lateness / INTERVAL_MS[interval]) + 2;
   }
 
   get specs(): readonly string[] {
@@ -66,7 +81,7 @@ export class LiveIndicators {
     const key = c.interval + c.symbol;
     let s = this.#series.get(key);
     if (s === undefined) {
-      s = { symbol: c.symbol, interval: c.interval, indicators: this.#o.specs.map(this.#o.create), lastStart: Number.NEGATIVE_INFINITY };
+      s = { symbol: c.symbol, interval: c.interval, indicators: this.#o.specs.map(this.#o.create), lastStart: Number.NEGATIVE_INFINITY, recent: [] };
       this.#series.set(key, s);
     }
     return s;
@@ -75,18 +90,48 @@ export class LiveIndicators {
   #applyOne(c: Candle, sink: IndicatorSink): void {
     const s = this.#seriesOf(c);
     if (c.start < s.lastStart) {
-      this.#recompute(s, sink);
+      this.#revise(s, c, sink);
       return;
     }
     const bar = this.#fill(c);
     const isNew = c.start > s.lastStart;
     s.lastStart = c.start;
+    if (isNew) {
+      const recent = s.recent;
+      const entry = recent.length >= this.#recentBars(c.interval) ? (recent.shift() as Recent) : { start: 0, bar: { ...bar }, before: [] };
+      entry.start = c.start;
+      entry.before = s.indicators.map((ind) => ind.snapshot());
+      recent.push(entry);
+    }
+    const last = s.recent[s.recent.length - 1] as Recent;
+    Object.assign(last.bar, bar);
     const specs = this.#o.specs;
     for (let k = 0; k < s.indicators.length; k++) {
       const ind = s.indicators[k] as Indicator<unknown>;
       const v = isNew ? ind.update(bar) : ind.replace(bar);
       sink(c.symbol, c.interval, specs[k] as string, [{ start: c.start, value: copy(v) }]);
     }
+  }
+
+  /** A revision of an older bar: re-apply from the saved state before it, or recompute. */
+  #revise(s: Series, c: Candle, sink: IndicatorSink): void {
+    const at = s.recent.findIndex((r) => r.start === c.start);
+    if (at < 0) {
+      this.#recompute(s, sink);
+      return;
+    }
+    Object.assign((s.recent[at] as Recent).bar, this.#fill(c));
+    const first = s.recent[at] as Recent;
+    s.indicators.forEach((ind, k) => ind.restore(first.before[k]));
+    const points: IndicatorPoint[][] = this.#o.specs.map(() => []);
+    for (let h = at; h < s.recent.length; h++) {
+      const entry = s.recent[h] as Recent;
+      if (h > at) entry.before = s.indicators.map((ind) => ind.snapshot());
+      for (let k = 0; k < s.indicators.length; k++) {
+        (points[k] as IndicatorPoint[]).push({ start: entry.start, value: copy((s.indicators[k] as Indicator<unknown>).update(entry.bar)) });
+      }
+    }
+    for (let k = 0; k < this.#o.specs.length; k++) sink(s.symbol, s.interval, this.#o.specs[k] as string, points[k] as IndicatorPoint[]);
   }
 
   #fill(c: Candle): OhlcvBar {
@@ -102,11 +147,24 @@ export class LiveIndicators {
 
   #recompute(s: Series, sink: IndicatorSink): void {
     this.#recomputations++;
-    const candles = this.#o.history(s.symbol, s.interval);
     s.indicators = this.#o.specs.map(this.#o.create);
+    s.recent = [];
+    s.lastStart = Number.NEGATIVE_INFINITY;
+    this.#feed(s, this.#o.history(s.symbol, s.interval), sink);
+  }
+
+  /** Adds bars in order (newer than the series' newest), saving state before the last recent ones. */
+  #feed(s: Series, candles: readonly Candle[], sink: IndicatorSink): void {
     const points: IndicatorPoint[][] = this.#o.specs.map(() => []);
-    for (const c of candles) {
+    const keep = this.#recentBars(s.interval);
+    for (let i = 0; i < candles.length; i++) {
+      const c = candles[i] as Candle;
+      if (c.start <= s.lastStart) continue;
       const bar = this.#fill(c);
+      if (i >= candles.length - keep) {
+        s.recent.push({ start: c.start, bar: { ...bar }, before: s.indicators.map((ind) => ind.snapshot()) });
+        if (s.recent.length > keep) s.recent.shift();
+      }
       for (let k = 0; k < s.indicators.length; k++) {
         (points[k] as IndicatorPoint[]).push({ start: c.start, value: copy((s.indicators[k] as Indicator<unknown>).update(bar)) });
       }
@@ -116,8 +174,8 @@ export class LiveIndicators {
   }
 
   /**
-   * Feeds a whole series in order (a rebuild after restart): same as applying each candle, but the
-   * sink gets one call per spec.
+   * Feeds whole series in order (the rebuild after a restart): like applying each candle, with
+   * one sink call per series and spec.
    */
   load(candles: readonly Candle[], sink: IndicatorSink): void {
     const bySeries = new Map<string, Candle[]>();
@@ -127,20 +185,7 @@ export class LiveIndicators {
       if (list === undefined) bySeries.set(key, (list = []));
       list.push(c);
     }
-    for (const list of bySeries.values()) {
-      const first = list[0] as Candle;
-      const s = this.#seriesOf(first);
-      const points: IndicatorPoint[][] = this.#o.specs.map(() => []);
-      for (const c of list) {
-        if (c.start <= s.lastStart) continue;
-        const bar = this.#fill(c);
-        for (let k = 0; k < s.indicators.length; k++) {
-          (points[k] as IndicatorPoint[]).push({ start: c.start, value: copy((s.indicators[k] as Indicator<unknown>).update(bar)) });
-        }
-        s.lastStart = c.start;
-      }
-      for (let k = 0; k < this.#o.specs.length; k++) sink(s.symbol, s.interval, this.#o.specs[k] as string, points[k] as IndicatorPoint[]);
-    }
+    for (const list of bySeries.values()) this.#feed(this.#seriesOf(list[0] as Candle), list, sink);
   }
 }
 

@@ -64,6 +64,7 @@ export class PartitionRunner<State> {
   #processed = 0;
   #batches = 0;
   #failure: unknown = null;
+  #checkpointing: Promise<void> = Promise.resolve();
 
   constructor(options: PartitionRunnerOptions<State>) {
     this.#o = options;
@@ -150,8 +151,17 @@ export class PartitionRunner<State> {
     this.#batches++;
   }
 
-  /** Flushes outputs, saves every partition's state with its offset, then commits the offsets. */
-  async checkpoint(): Promise<void> {
+  /**
+   * Flushes outputs, saves every partition's state with its offset, then commits the offsets.
+   * Calls are serialised: the loop's periodic checkpoint and an explicit one never interleave.
+   */
+  checkpoint(): Promise<void> {
+    const next = this.#checkpointing.then(() => this.#checkpointNow());
+    this.#checkpointing = next.catch(() => undefined);
+    return next;
+  }
+
+  async #checkpointNow(): Promise<void> {
     const consumer = this.#consumer;
     if (consumer === null) return;
     const commits = [];

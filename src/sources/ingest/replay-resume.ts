@@ -29,6 +29,7 @@ export class ReplayResume {
   readonly #saveEveryMs: number;
   #consumed: number;
   #skip: number;
+  readonly #resumedAt: number;
   readonly #inFlightIds: Set<string>;
   #lastSave = 0;
 
@@ -38,6 +39,7 @@ export class ReplayResume {
     this.#input = input;
     this.#consumed = consumed;
     this.#skip = consumed;
+    this.#resumedAt = consumed;
     this.#inFlightIds = inFlightIds;
     this.#saveEveryMs = saveEveryMs;
   }
@@ -68,7 +70,7 @@ export class ReplayResume {
 
   /** Records of the input already durable when this run started. */
   get resumedAt(): number {
-    return this.#skip;
+    return this.#resumedAt;
   }
 
   /** Drops what a previous run already made durable; returns the records still to ingest. */

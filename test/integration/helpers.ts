@@ -1,0 +1,68 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { INTERVALS, decodeEvent, type Candle } from '../../src/domain/index.js';
+import { Journal } from '../../src/log/index.js';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const CLI = join(ROOT, 'bin', 'stockstream.js');
+
+/** The CLI runs from dist/: `npm test` builds first; a bare `vitest run` needs `npm run build`. */
+export function requireBuild(): void {
+  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` (npm test does) before the integration tests');
+  }
+}
+
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Everything a journal holds that a run is judged by: tick ids (with multiplicity) and final candles. */
+export interface JournalContents {
+  tickIds: Map<string, number>;
+  candles: Map<string, Candle>;
+  dlq: number;
+}
+
+export async function readJournal(dataDir: string): Promise<JournalContents> {
+  const log = await Journal.open({ dir: join(dataDir, 'journal'), fsync: 'never', retentionCheckMs: 0 });
+  try {
+    const topics = await log.topics();
+    const tickIds = new Map<string, number>();
+    const candles = new Map<string, Candle>();
+    let dlq = 0;
+    for (const t of topics) {
+      for (const p of t.partitions) {
+        let offset = p.startOffset;
+        while (offset < p.endOffset) {
+          const records = await log.read({ topic: t.name, partition: p.partition }, offset, 20_000);
+          if (records.length === 0) break;
+          for (const r of records) {
+            if (t.name === 'ticks') {
+              const id = decodeEvent(r.value).id;
+              tickIds.set(id, (tickIds.get(id) ?? 0) + 1);
+            } else if (t.name === 'ticks.dlq') {
+              dlq++;
+            } else if (INTERVALS.some((iv) => t.name === `candles.${iv}`)) {
+              const c = JSON.parse(Buffer.from(r.value).toString('utf8')) as Candle;
+              const key = `${c.symbol}|${c.interval}|${c.start}`;
+              const prev = candles.get(key);
+              if (prev === undefined || c.rev >= prev.rev) candles.set(key, c);
+            }
+          }
+          offset = (records[records.length - 1] as { offset: number }).offset + 1;
+        }
+      }
+    }
+    return { tickIds, candles, dlq };
+  } finally {
+    await log.close();
+  }
+}

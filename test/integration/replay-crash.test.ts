@@ -1,0 +1,93 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI, mulberry32, readJournal, requireBuild } from './helpers.js';
+
+const SEED = Number(process.env['SS_SEED'] ?? 20261121);
+const LINES = 200_000;
+const work = mkdtempSync(join(tmpdir(), 'ss-crash-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/**
+ * A recorded session: 40 symbols, trades with event-time jitter (some beyond the allowed
+ * lateness), repeated ids, and a few malformed lines.
+ */
+function writeSession(file: string): { validIds: Map<string, number> } {
+  const rand = mulberry32(SEED);
+  const lines: string[] = [];
+  const validIds = new Map<string, number>();
+  let ts = Date.UTC(2026, 2, 2, 14, 30);
+  for (let i = 0; i < LINES; i++) {
+    if (rand() < 0.001) {
+      lines.push(i % 2 === 0 ? '{"kind":"trade","symbol":' : JSON.stringify({ kind: 'trade', symbol: 'T01', ts, source: 'rec', id: `bad${i}`, price: -1, size: 1 }));
+      continue;
+    }
+    ts += Math.floor(rand() * 6);
+    const jitter = rand() < 0.01 ? Math.floor(rand() * 3_000) : 0;
+    const id = rand() < 0.005 && i > 0 ? `r${i - 1}` : `r${i}`;
+    const e = { kind: 'trade', symbol: `T${String(i % 40).padStart(2, '0')}`, ts: ts - jitter, source: 'rec', id, price: 50 + Math.round(rand() * 5_000) / 100, size: 100 * (1 + Math.floor(rand() * 5)) };
+    validIds.set(id, (validIds.get(id) ?? 0) + 1);
+    lines.push(JSON.stringify(e));
+  }
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return { validIds };
+}
+
+const ENV = {
+  ...process.env,
+  // Frequent checkpoints so the crash lands between checkpoints, exercising restore + replay.
+  STOCKSTREAM_PROCESSING__CHECKPOINT_INTERVAL_MS: '150',
+  STOCKSTREAM_LOG__FSYNC: 'batch',
+  STOCKSTREAM_LOG_LEVEL: 'error',
+};
+
+function replayToEnd(file: string, dataDir: string): string {
+  const r = spawnSync(process.execPath, [CLI, 'replay', file, '--no-serve', '--data-dir', dataDir], { env: ENV, encoding: 'utf8', timeout: 240_000 });
+  expect(r.status, `replay must finish cleanly (seed ${SEED}); stderr: ${r.stderr}`).toBe(0);
+  return r.stdout;
+}
+
+function consumed(dataDir: string): number {
+  try {
+    return (JSON.parse(readFileSync(join(dataDir, 'checkpoints', 'replay-source.json'), 'utf8')) as { consumed: number }).consumed;
+  } catch {
+    return 0;
+  }
+}
+
+describe('kill -9 during a sustained replay', () => {
+  it('converges after restart to the uninterrupted run: same final candles, every input event in the log exactly once', async () => {
+    requireBuild();
+    const file = join(work, 'session.ndjson');
+    const { validIds } = writeSession(file);
+
+    const clean = join(work, 'clean');
+    replayToEnd(file, clean);
+
+    const crashed = join(work, 'crashed');
+    const child = spawn(process.execPath, [CLI, 'replay', file, '--no-serve', '--data-dir', crashed], { env: ENV, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Kill once a good part of the file is durable but well before the end.
+    const deadline = Date.now() + 120_000;
+    while (consumed(crashed) < LINES * 0.3 && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+    const at = consumed(crashed);
+    expect(child.exitCode, `the replay must still be running when killed (seed ${SEED})`).toBeNull();
+    child.kill('SIGKILL');
+    await exited;
+    expect(at, `the kill must land mid-stream (consumed ${at} of ${LINES})`).toBeLessThan(LINES);
+
+    const out = replayToEnd(file, crashed);
+    expect(out, 'the restarted replay says it resumed').toMatch(/resumed after \d+/);
+
+    const a = await readJournal(clean);
+    const b = await readJournal(crashed);
+    expect(a.tickIds, `the uninterrupted run logs every valid input event once (seed ${SEED})`).toEqual(validIds);
+    expect(b.tickIds, `after kill -9 and restart every valid input event is in the log exactly once (seed ${SEED})`).toEqual(validIds);
+    expect(a.candles.size, 'the session produces final candles').toBeGreaterThan(1_000);
+    expect([...a.candles.values()].some((c) => c.rev > 0), 'the session amends some candles (late trades within lateness)').toBe(true);
+    expect(b.candles, `final candles after the crash equal the uninterrupted run's (seed ${SEED})`).toEqual(a.candles);
+    expect(a.dlq, 'malformed lines were dead-lettered').toBeGreaterThan(0);
+  }, 300_000);
+});
