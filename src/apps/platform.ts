@@ -111,13 +111,13 @@ export class Platform {
       sessionOf: (candle: Candle) => calendarOf(candle.symbol).localDate(candle.start),
       history: (symbol, interval) => this.store.candles(symbol, interval),
       allowedLatenessMs: c.processing.allowedLatenessMs,
+      target: (symbol, interval, spec) => this.store.indicatorRing(symbol, interval, spec),
     });
     const store = this.store;
     const live: LiveSink = {
       ticks: (events) => store.applyTicks(events),
       candles: (candles) => store.applyCandles(candles),
       kpis: (kpis) => store.applyKpis(kpis),
-      indicators: (symbol, interval, spec, points) => store.applyIndicators(symbol, interval, spec, points as never),
     };
     const knownSymbols = new Set(instruments.map((i) => i.symbol));
     this.ingest = new IngestWriter({
@@ -261,7 +261,7 @@ export class Platform {
       }
       const candles = [...latest.values()].sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.start - b.start));
       this.store.applyCandles(candles);
-      this.indicators.load(candles, (symbol, interval, spec, points) => this.store.applyIndicators(symbol, interval, spec, points as never));
+      this.indicators.load(candles);
     }
   }
 

@@ -1,23 +1,29 @@
 import type { MarketEvent } from '../../domain/index.js';
 import { BaseOperator } from '../runtime/operator.js';
+import { IdHashSet, fnv1a, murmurish } from './id-hash-set.js';
 
 export interface DedupState {
-  /** Remembered ids, oldest first. */
-  ids: string[];
+  /** Fingerprints of remembered ids, oldest generation first: base64 of little-endian uint32 pairs. */
+  previous: string;
+  current: string;
   dropped: number;
 }
 
 /**
- * Drops events whose `id` was seen among the last `window` distinct ids. Sources may redeliver
- * (a reconnect replays the last seconds, a replayed file overlaps the log); dedup by id makes that
- * harmless. Bounded: a ring of ids plus a Set, so memory is O(window) however long it runs.
+ * Drops events whose `id` was seen recently. Sources may redeliver (a reconnect replays the last
+ * seconds, a replayed file overlaps the log); dedup by id makes that harmless.
+ *
+ * Two generations of fingerprint sets (IdHashSet): ids go into the current one; when it holds
+ * `window` ids it becomes the previous one and the old previous is cleared. So every id is
+ * remembered for at least the next `window` distinct ids and at most 2 × `window`, memory is fixed
+ * (16 bytes × 4 × window), nothing is retained for the garbage collector, and a checkpoint is two
+ * base64 strings.
  */
 export class DedupOperator extends BaseOperator<MarketEvent, MarketEvent, DedupState> {
   readonly name = 'dedup';
   readonly #window: number;
-  readonly #ring: (string | undefined)[];
-  readonly #seen = new Set<string>();
-  #next = 0;
+  #current: IdHashSet;
+  #previous: IdHashSet;
   #dropped = 0;
   readonly #onDuplicate: ((event: MarketEvent) => void) | undefined;
 
@@ -25,7 +31,8 @@ export class DedupOperator extends BaseOperator<MarketEvent, MarketEvent, DedupS
     super();
     if (!Number.isInteger(options.window) || options.window < 1) throw new RangeError(`dedup window must be a positive integer, got ${options.window}`);
     this.#window = options.window;
-    this.#ring = new Array<string | undefined>(options.window).fill(undefined);
+    this.#current = new IdHashSet(options.window);
+    this.#previous = new IdHashSet(options.window);
     this.#onDuplicate = options.onDuplicate;
   }
 
@@ -34,42 +41,49 @@ export class DedupOperator extends BaseOperator<MarketEvent, MarketEvent, DedupS
   }
 
   override processBatch(batch: readonly MarketEvent[], out: MarketEvent[]): void {
-    const seen = this.#seen;
     for (let i = 0; i < batch.length; i++) {
       const e = batch[i] as MarketEvent;
-      if (seen.has(e.id)) {
+      const h1 = fnv1a(e.id);
+      const h2 = murmurish(e.id);
+      if (this.#previous.has(h1, h2) || !this.#current.add(h1, h2)) {
         this.#dropped++;
         this.#onDuplicate?.(e);
         continue;
       }
-      this.#remember(e.id);
+      if (this.#current.size >= this.#window) this.#rotate();
       out.push(e);
     }
   }
 
-  #remember(id: string): void {
-    const evicted = this.#ring[this.#next];
-    if (evicted !== undefined) this.#seen.delete(evicted);
-    this.#ring[this.#next] = id;
-    this.#seen.add(id);
-    this.#next = (this.#next + 1) % this.#window;
+  #rotate(): void {
+    const old = this.#previous;
+    this.#previous = this.#current;
+    old.clear();
+    this.#current = old;
   }
 
   override onCheckpoint(): DedupState {
-    const ids: string[] = [];
-    for (let i = 0; i < this.#window; i++) {
-      const id = this.#ring[(this.#next + i) % this.#window];
-      if (id !== undefined) ids.push(id);
-    }
-    return { ids, dropped: this.#dropped };
+    return { previous: toBase64(this.#previous.entries()), current: toBase64(this.#current.entries()), dropped: this.#dropped };
   }
 
   override restore(state: DedupState): void {
-    this.#seen.clear();
-    this.#ring.fill(undefined);
-    this.#next = 0;
-    const start = Math.max(0, state.ids.length - this.#window);
-    for (let i = start; i < state.ids.length; i++) this.#remember(state.ids[i] as string);
+    this.#previous.clear();
+    this.#current.clear();
+    const prev = fromBase64(state.previous);
+    for (let i = 0; i + 1 < prev.length; i += 2) this.#previous.add(prev[i] as number, prev[i + 1] as number);
+    const cur = fromBase64(state.current);
+    for (let i = 0; i + 1 < cur.length; i += 2) this.#current.add(cur[i] as number, cur[i + 1] as number);
     this.#dropped = state.dropped;
   }
+}
+
+function toBase64(words: Uint32Array): string {
+  return Buffer.from(words.buffer, words.byteOffset, words.byteLength).toString('base64');
+}
+
+function fromBase64(text: string): Uint32Array {
+  const bytes = Buffer.from(text, 'base64');
+  const words = new Uint32Array(bytes.byteLength >>> 2);
+  for (let i = 0; i < words.length; i++) words[i] = bytes.readUInt32LE(i * 4);
+  return words;
 }

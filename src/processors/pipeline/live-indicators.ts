@@ -1,13 +1,13 @@
 import { INTERVAL_MS, type Candle, type Interval } from '../../domain/index.js';
 import type { Indicator, OhlcvBar } from '../indicators/indicator.js';
 
-export interface IndicatorPoint {
-  start: number;
-  value: unknown;
+/**
+ * Where one series' values of one indicator go (the live store's ring). `upsert` must read a
+ * multi-output value at once and not keep the object: the indicator may reuse it.
+ */
+export interface IndicatorTarget {
+  upsert(start: number, value: unknown): unknown;
 }
-
-/** Receives indicator values as they change: one call per (symbol, interval, spec) per change. */
-export type IndicatorSink = (symbol: string, interval: Interval, spec: string, points: readonly IndicatorPoint[]) => void;
 
 /** A recent bar with every indicator's state from before it, so a revision can re-apply from there. */
 interface Recent {
@@ -20,6 +20,7 @@ interface Series {
   readonly symbol: string;
   readonly interval: Interval;
   indicators: Indicator<unknown>[];
+  readonly targets: IndicatorTarget[];
   /** Start of the newest bar added; -Infinity before the first. */
   lastStart: number;
   /** The newest bars (at most `recentBars(interval)`), oldest first. */
@@ -38,6 +39,8 @@ export interface LiveIndicatorsOptions {
   history: (symbol: string, interval: Interval) => readonly Candle[];
   /** Bars that a late event can still amend: state is saved before each. Default from 2 s lateness. */
   allowedLatenessMs?: number;
+  /** Resolved once per series and spec; values are upserted into it without allocation. */
+  target: (symbol: string, interval: Interval, spec: string) => IndicatorTarget;
 }
 
 /**
@@ -72,25 +75,32 @@ export class LiveIndicators {
     return this.#recomputations;
   }
 
-  apply(candles: readonly Candle[], sink: IndicatorSink): void {
+  apply(candles: readonly Candle[]): void {
     if (this.#o.specs.length === 0) return;
-    for (let i = 0; i < candles.length; i++) this.#applyOne(candles[i] as Candle, sink);
+    for (let i = 0; i < candles.length; i++) this.#applyOne(candles[i] as Candle);
   }
 
   #seriesOf(c: Candle): Series {
     const key = c.interval + c.symbol;
     let s = this.#series.get(key);
     if (s === undefined) {
-      s = { symbol: c.symbol, interval: c.interval, indicators: this.#o.specs.map(this.#o.create), lastStart: Number.NEGATIVE_INFINITY, recent: [] };
+      s = {
+        symbol: c.symbol,
+        interval: c.interval,
+        indicators: this.#o.specs.map(this.#o.create),
+        targets: this.#o.specs.map((spec) => this.#o.target(c.symbol, c.interval, spec)),
+        lastStart: Number.NEGATIVE_INFINITY,
+        recent: [],
+      };
       this.#series.set(key, s);
     }
     return s;
   }
 
-  #applyOne(c: Candle, sink: IndicatorSink): void {
+  #applyOne(c: Candle): void {
     const s = this.#seriesOf(c);
     if (c.start < s.lastStart) {
-      this.#revise(s, c, sink);
+      this.#revise(s, c);
       return;
     }
     const bar = this.#fill(c);
@@ -105,33 +115,31 @@ export class LiveIndicators {
     }
     const last = s.recent[s.recent.length - 1] as Recent;
     Object.assign(last.bar, bar);
-    const specs = this.#o.specs;
-    for (let k = 0; k < s.indicators.length; k++) {
-      const ind = s.indicators[k] as Indicator<unknown>;
-      const v = isNew ? ind.update(bar) : ind.replace(bar);
-      sink(c.symbol, c.interval, specs[k] as string, [{ start: c.start, value: copy(v) }]);
+    const inds = s.indicators;
+    const targets = s.targets;
+    for (let k = 0; k < inds.length; k++) {
+      const ind = inds[k] as Indicator<unknown>;
+      (targets[k] as IndicatorTarget).upsert(c.start, isNew ? ind.update(bar) : ind.replace(bar));
     }
   }
 
   /** A revision of an older bar: re-apply from the saved state before it, or recompute. */
-  #revise(s: Series, c: Candle, sink: IndicatorSink): void {
+  #revise(s: Series, c: Candle): void {
     const at = s.recent.findIndex((r) => r.start === c.start);
     if (at < 0) {
-      this.#recompute(s, sink);
+      this.#recompute(s);
       return;
     }
     Object.assign((s.recent[at] as Recent).bar, this.#fill(c));
     const first = s.recent[at] as Recent;
     s.indicators.forEach((ind, k) => ind.restore(first.before[k]));
-    const points: IndicatorPoint[][] = this.#o.specs.map(() => []);
     for (let h = at; h < s.recent.length; h++) {
       const entry = s.recent[h] as Recent;
       if (h > at) entry.before = s.indicators.map((ind) => ind.snapshot());
       for (let k = 0; k < s.indicators.length; k++) {
-        (points[k] as IndicatorPoint[]).push({ start: entry.start, value: copy((s.indicators[k] as Indicator<unknown>).update(entry.bar)) });
+        (s.targets[k] as IndicatorTarget).upsert(entry.start, (s.indicators[k] as Indicator<unknown>).update(entry.bar));
       }
     }
-    for (let k = 0; k < this.#o.specs.length; k++) sink(s.symbol, s.interval, this.#o.specs[k] as string, points[k] as IndicatorPoint[]);
   }
 
   #fill(c: Candle): OhlcvBar {
@@ -145,17 +153,16 @@ export class LiveIndicators {
     return bar;
   }
 
-  #recompute(s: Series, sink: IndicatorSink): void {
+  #recompute(s: Series): void {
     this.#recomputations++;
     s.indicators = this.#o.specs.map(this.#o.create);
     s.recent = [];
     s.lastStart = Number.NEGATIVE_INFINITY;
-    this.#feed(s, this.#o.history(s.symbol, s.interval), sink);
+    this.#feed(s, this.#o.history(s.symbol, s.interval));
   }
 
   /** Adds bars in order (newer than the series' newest), saving state before the last recent ones. */
-  #feed(s: Series, candles: readonly Candle[], sink: IndicatorSink): void {
-    const points: IndicatorPoint[][] = this.#o.specs.map(() => []);
+  #feed(s: Series, candles: readonly Candle[]): void {
     const keep = this.#recentBars(s.interval);
     for (let i = 0; i < candles.length; i++) {
       const c = candles[i] as Candle;
@@ -166,18 +173,17 @@ export class LiveIndicators {
         if (s.recent.length > keep) s.recent.shift();
       }
       for (let k = 0; k < s.indicators.length; k++) {
-        (points[k] as IndicatorPoint[]).push({ start: c.start, value: copy((s.indicators[k] as Indicator<unknown>).update(bar)) });
+        (s.targets[k] as IndicatorTarget).upsert(c.start, (s.indicators[k] as Indicator<unknown>).update(bar));
       }
       s.lastStart = c.start;
     }
-    for (let k = 0; k < this.#o.specs.length; k++) sink(s.symbol, s.interval, this.#o.specs[k] as string, points[k] as IndicatorPoint[]);
   }
 
   /**
-   * Feeds whole series in order (the rebuild after a restart): like applying each candle, with
-   * one sink call per series and spec.
+   * Feeds whole series in order (the rebuild after a restart), saving state only before the
+   * bars a late event can still reach.
    */
-  load(candles: readonly Candle[], sink: IndicatorSink): void {
+  load(candles: readonly Candle[]): void {
     const bySeries = new Map<string, Candle[]>();
     for (const c of candles) {
       const key = c.interval + c.symbol;
@@ -185,11 +191,6 @@ export class LiveIndicators {
       if (list === undefined) bySeries.set(key, (list = []));
       list.push(c);
     }
-    for (const list of bySeries.values()) this.#feed(this.#seriesOf(list[0] as Candle), list, sink);
+    for (const list of bySeries.values()) this.#feed(this.#seriesOf(list[0] as Candle), list);
   }
-}
-
-/** Multi-output values may be reused objects inside an indicator; keep a copy. */
-function copy(v: unknown): unknown {
-  return v !== null && typeof v === 'object' ? { ...(v as object) } : v;
 }

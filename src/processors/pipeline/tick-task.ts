@@ -5,7 +5,7 @@ import type { DedupOperator, DedupState } from '../dedup/index.js';
 import type { KpiOperator, KpiState } from '../kpis/index.js';
 import type { PartitionTask } from '../runtime/partition-runner.js';
 import { WatermarkTracker } from '../runtime/watermark.js';
-import type { IndicatorSink, LiveIndicators } from './live-indicators.js';
+import type { LiveIndicators } from './live-indicators.js';
 
 export const CANDLES_TOPIC_PREFIX = 'candles.';
 /** Event-time granularity of watermark advances (1s buckets end on this grid). */
@@ -22,7 +22,6 @@ export interface LiveSink {
   ticks(events: readonly MarketEvent[]): void;
   candles(candles: readonly Candle[]): void;
   kpis(kpis: readonly Kpi[]): void;
-  indicators: IndicatorSink;
 }
 
 export interface TickTaskState {
@@ -131,7 +130,7 @@ export class TickTask implements PartitionTask<TickTaskState> {
   #emitCandles(candles: Candle[]): void {
     if (candles.length > 0) {
       this.#o.live.candles(candles);
-      this.#o.indicators.apply(candles, this.#o.live.indicators);
+      this.#o.indicators.apply(candles);
       const finals = new Map<Interval, ProducerRecord[]>();
       for (let i = 0; i < candles.length; i++) {
         const c = candles[i] as Candle;

@@ -74,8 +74,8 @@ export const configSchema = z
       .prefault({}),
     processing: z
       .object({
-        /** Event ids remembered for dedup (per partition). */
-        dedupWindow: positiveInt.default(200_000),
+        /** Event ids remembered for dedup, per partition: each id for at least this many later ids, at most twice. */
+        dedupWindow: positiveInt.default(100_000),
         /** A late event within this many ms after its candle closed amends it (rev + 1). */
         allowedLatenessMs: nonNegative.default(2_000),
         /** Fill gaps inside sessions with flat zero-volume candles. */

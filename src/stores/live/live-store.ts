@@ -133,6 +133,23 @@ export class LiveStore {
 
   /** Indicator values are not streamed, so this notifies nobody. */
   applyIndicators(symbol: string, interval: Interval, spec: string, points: readonly IndicatorInput[]): void {
+    const ring = this.indicatorRing(symbol, interval, spec);
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i] as IndicatorInput;
+      ring.upsert(p.start, p.value);
+    }
+  }
+
+  /**
+   * Keeps the newest trade and quote per symbol by event time; a late tick neither moves them
+   * back nor is streamed, so subscribers never see the price jump to an older value.
+   * Bars are candles' business and are ignored here.
+   */
+  /**
+   * The ring holding one indicator of one series, created on first use. Live producers keep it and
+   * upsert into it directly: no lookups or allocations per value on the hot path.
+   */
+  indicatorRing(symbol: string, interval: Interval, spec: string): IndicatorRing {
     const state = this.#state(symbol);
     state.indicators ??= new Map();
     let bySpec = state.indicators.get(interval);
@@ -145,17 +162,9 @@ export class LiveStore {
       ring = new IndicatorRing(this.#depths[interval]);
       bySpec.set(spec, ring);
     }
-    for (let i = 0; i < points.length; i++) {
-      const p = points[i] as IndicatorInput;
-      ring.upsert(p.start, p.value);
-    }
+    return ring;
   }
 
-  /**
-   * Keeps the newest trade and quote per symbol by event time; a late tick neither moves them
-   * back nor is streamed, so subscribers never see the price jump to an older value.
-   * Bars are candles' business and are ignored here.
-   */
   applyTicks(events: readonly MarketEvent[]): void {
     const listeners = this.#listeners;
     for (let i = 0; i < events.length; i++) {

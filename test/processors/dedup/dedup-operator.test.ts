@@ -13,11 +13,14 @@ describe('DedupOperator', () => {
     expect(op.dropped, 'duplicates are counted').toBe(2);
   });
 
-  it('forgets ids older than the window so memory stays bounded', () => {
+  it('remembers every id for at least the next `window` ids, and forgets it after 2 × window so memory stays bounded', () => {
     const op = new DedupOperator({ window: 3 });
     const out: MarketEvent[] = [];
-    op.processBatch([ev('a'), ev('b'), ev('c'), ev('d'), ev('a')], out);
-    expect(out.map((e) => e.id), '"a" fell out of a window of 3 and passes again').toEqual(['a', 'b', 'c', 'd', 'a']);
+    op.processBatch([ev('a'), ev('b'), ev('c'), ev('a')], out);
+    expect(out.map((e) => e.id), '"a" is still within the window: dropped').toEqual(['a', 'b', 'c']);
+    out.length = 0;
+    op.processBatch([ev('d'), ev('e'), ev('f'), ev('a')], out);
+    expect(out.map((e) => e.id), 'after 2 × window more ids, "a" is forgotten and passes again').toEqual(['d', 'e', 'f', 'a']);
   });
 
   it('survives a checkpoint round trip', () => {

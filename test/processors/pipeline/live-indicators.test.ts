@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Candle } from '../../../src/domain/index.js';
 import { computeIndicators, createIndicator } from '../../../src/processors/indicators/index.js';
-import { LiveIndicators, type IndicatorPoint } from '../../../src/processors/pipeline/index.js';
+import { LiveIndicators } from '../../../src/processors/pipeline/index.js';
 
 const SPECS = ['sma:5', 'ema:4', 'rsi:3', 'macd:3:6:2', 'bbands:4:2', 'atr:3'];
 
@@ -27,10 +27,11 @@ function runLive(seed: number, amendDepth: number): { values: Map<string, unknow
   const rand = mulberry32(seed);
   const ring: Candle[] = [];
   const values = new Map<string, unknown>();
-  const sink = (_s: string, _i: string, spec: string, points: readonly IndicatorPoint[]): void => {
-    for (const p of points) values.set(`${spec}|${p.start}`, p.value);
-  };
-  const live = new LiveIndicators({ specs: SPECS, create: createIndicator, history: () => ring, allowedLatenessMs: 2000 });
+  // Values are copied as they arrive: an indicator may reuse its multi-output object.
+  const target = (_s: string, _i: string, spec: string) => ({
+    upsert: (start: number, value: unknown) => values.set(`${spec}|${start}`, value !== null && typeof value === 'object' ? { ...value } : value),
+  });
+  const live = new LiveIndicators({ specs: SPECS, create: createIndicator, history: () => ring, allowedLatenessMs: 2000, target });
   for (let i = 0; i < 300; i++) {
     const start = i * 1000;
     // Two forming updates, then the bar as it closes.
@@ -38,13 +39,13 @@ function runLive(seed: number, amendDepth: number): { values: Map<string, unknow
       const c = candle(start, rand);
       if (ring.length > 0 && (ring[ring.length - 1] as Candle).start === start) ring[ring.length - 1] = c;
       else ring.push(c);
-      live.apply([c], sink);
+      live.apply([c]);
     }
     if (i > amendDepth + 1 && rand() < 0.2) {
       const k = ring.length - 1 - (1 + Math.floor(rand() * amendDepth));
       const amended = candle((ring[k] as Candle).start, rand, (ring[k] as Candle).rev + 1);
       ring[k] = amended;
-      live.apply([amended], sink);
+      live.apply([amended]);
     }
   }
   return { values, finalCandles: ring, recomputations: live.recomputations };

@@ -80,11 +80,10 @@ async function makeTask(): Promise<{ task: TickTask; outputs: Outputs }> {
     dedup: new DedupOperator({ window: 10_000 }),
     candles,
     kpis: new KpiOperator({ sessionOf: (_s, ts) => cal.localDate(ts) }),
-    indicators: new LiveIndicators({ specs: ['ema:5'], create: createIndicator, history: () => [] }),
+    indicators: new LiveIndicators({ specs: ['ema:5'], create: createIndicator, history: () => [], target: () => ({ upsert: () => undefined }) }),
     live: {
       ticks: () => undefined,
       kpis: () => undefined,
-      indicators: () => undefined,
       candles: (list) => {
         for (const c of list) outputs.candles.set(`${c.symbol}|${c.interval}|${c.start}`, { ...c });
       },
