@@ -7,7 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { benchE2e } from './e2e.js';
+import { FEED_RATE, benchE2e } from './e2e.js';
+import { benchIndicators, formatIndicatorBench } from './indicators.js';
+import { benchLatency } from './latency.js';
+import { benchJournal } from './log-journal.js';
+import { benchMemory } from './memory.js';
 
 export interface BenchOptions {
   quick: boolean;
@@ -38,14 +42,49 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
   say('');
 
   const e2e = await benchE2e({ ticks: options.quick ? 200_000 : 1_000_000 });
-  say('## End to end (parse → validate → journal, group commit, fsync batch → dedup → 6 candle intervals → KPIs → 7 indicators → live store)');
-  say(`| measure | value |`);
-  say(`|---|---|`);
-  say(`| ticks | ${fmt(e2e.ticks)} (~100-byte JSON, 1,000 symbols, batches of ${fmt(e2e.batchSize)}) |`);
-  say(`| bare JSON.parse (peer) | ${fmt(e2e.jsonParsePerSec)} msg/s |`);
+  say('## End to end, one core');
+  say('');
+  say(`Parse → validate → journal append (group commit, fsync batch) → dedup → candles at 6 intervals → KPIs → 7 live indicators → live store. ~100-byte JSON trades over 1,000 symbols; event time advances as a ${fmt(FEED_RATE)} ticks/s feed would.`);
+  say('');
+  say('| measure | value |');
+  say('|---|---|');
+  say(`| ticks | ${fmt(e2e.ticks)} (batches of ${fmt(e2e.batchSize)}, 4 in flight) |`);
+  say(`| bare JSON.parse of the same messages (peer) | ${fmt(e2e.jsonParsePerSec)} msg/s |`);
   say(`| StockStream end to end | ${fmt(e2e.pipelinePerSec)} ticks/s |`);
   say(`| **ratio to JSON.parse** | **${e2e.ratio.toFixed(2)}** (target ≥ 0.5, stretch 0.7) |`);
-  say(`| ingest only (parse, validate, encode, journal) | ${fmt(e2e.ingestOnlyPerSec)} ticks/s |`);
+  say(`| ingest only (parse, validate, encode, durable append) | ${fmt(e2e.ingestOnlyPerSec)} ticks/s (${(e2e.ingestOnlyPerSec / e2e.jsonParsePerSec).toFixed(2)} × JSON.parse) |`);
+  say('');
+
+  const lat = await benchLatency({ seconds: options.quick ? 4 : 10 });
+  say('## Latency, tick handed to ingest → WebSocket frame received');
+  say('');
+  say(`${fmt(lat.ratePerSec)} ticks/s steady over 1,000 symbols for ${lat.seconds} s after a 2 s warm-up, fsync 'batch' (durable before processing), client in a separate process subscribed to every symbol's ticks.`);
+  say('');
+  say('| p50 | p90 | p99 | max | ticks sent / received |');
+  say('|---:|---:|---:|---:|---:|');
+  say(`| ${lat.p50.toFixed(2)} ms | ${lat.p90.toFixed(2)} ms | **${lat.p99.toFixed(2)} ms** (target ≤ 5) | ${lat.max.toFixed(1)} ms | ${fmt(lat.sent)} / ${fmt(lat.received)} |`);
+  say('');
+
+  const mem = benchMemory(options.quick ? 1_000 : 5_000);
+  say('## Memory per live symbol');
+  say('');
+  say(`${fmt(mem.symbols)} symbols through the whole pipeline, then every interval's ring filled to its default depth with the 7 default indicators live (${fmt(mem.candlesHeld)} candles held).`);
+  say('');
+  say('| RSS growth per symbol | heap growth per symbol | total RSS |');
+  say('|---:|---:|---:|');
+  say(`| **${(mem.rssBytesPerSymbol / 1024).toFixed(1)} KB** (target ≤ 100) | ${(mem.heapBytesPerSymbol / 1024).toFixed(1)} KB | ${mem.rssTotalMiB.toFixed(0)} MiB |`);
+  say('');
+
+  const ind = await benchIndicators({ bars: options.quick ? 50_000 : 200_000, maxRuns: options.quick ? 5 : 25 });
+  say('## Indicator updates against peers');
+  say('');
+  say(formatIndicatorBench(ind));
+  say('');
+
+  const j = await benchJournal({ records: options.quick ? 500_000 : 2_000_000 });
+  say('## Journal append');
+  say('');
+  say(`100-byte records, batches of 1,000 over 8 partitions, fsync 'batch': **${fmt(j.recordsPerSec)} records/s**, ${j.mbPerSec.toFixed(0)} MB/s, ${fmt(j.fsyncs)} fsyncs.`);
   say('');
 
   if (options.write) {
