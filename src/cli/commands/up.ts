@@ -41,11 +41,15 @@ export async function runUp(opts: UpOptions): Promise<void> {
       `Press Ctrl-C to stop.\n`,
   );
   const refresh = setInterval(() => void platform.refreshMetrics().catch(() => undefined), 5_000);
+  let stopping = false;
   run.done.then(
-    ({ records }) => logger.info({ records }, 'source finished; still serving'),
+    ({ records }) => {
+      if (!stopping) logger.info({ records }, 'source finished; still serving');
+    },
     (err: unknown) => logger.error({ err }, 'source stopped with an error; still serving what was ingested'),
   );
   const signal = await untilSignal();
+  stopping = true;
   process.stdout.write(`\n${signal}: stopping (flush, checkpoint, commit)…\n`);
   clearInterval(refresh);
   await run.stop();
