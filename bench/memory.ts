@@ -2,8 +2,8 @@
  * Memory with 5,000 live symbols at default history depth (issue 2: ≤ 100 KB per symbol). Runs in
  * its own process with --expose-gc so the figure is this workload's alone. Every symbol trades
  * through the real pipeline (dedup, candles, KPIs, indicators, live store), then each symbol's
- * rings are filled to their default depth for every interval with the same streaming indicators,
- * as after a long session. Reported: RSS and heap growth over the started-but-empty platform,
+ * rings are filled past their default depth for every interval, so every ring is full and has
+ * evicted into its series' indicator state, as after a long session. Reported: RSS and heap growth over the started-but-empty platform,
  * divided by the symbol count.
  */
 import { spawnSync } from 'node:child_process';
@@ -46,7 +46,7 @@ async function measure(symbols: number): Promise<MemoryResult> {
     const messages = tickMessages(symbols * 10, { symbols, stepMs: 1 });
     for (let i = 0; i < messages.length; i += 5_000) await platform.ingest.write(messages.slice(i, i + 5_000));
     await platform.runner.waitFor(await platform.ticksEnd(), 5);
-    // Then full rings: default depth per interval, with the live indicators computed over them.
+    // Then full rings: default depth per interval, plus one so each evicts into the live indicators.
     // After the trades' own candles (the fixture starts 2026-01-05 14:30 UTC), so nothing is older than a ring's oldest.
     const t0 = Date.UTC(2026, 0, 6);
     for (let s = 0; s < symbols; s++) {
@@ -54,13 +54,12 @@ async function measure(symbols: number): Promise<MemoryResult> {
       for (const iv of INTERVALS) {
         const candles: Candle[] = [];
         const depth = DEFAULT_DEPTHS[iv];
-        for (let k = 0; k < depth; k++) {
+        for (let k = 0; k <= depth; k++) {
           const start = t0 + k * INTERVAL_MS[iv];
           const p = 100 + Math.sin(k / 7) * 5;
           candles.push({ symbol, interval: iv, start, end: start + INTERVAL_MS[iv], open: p, high: p + 1, low: p - 1, close: p + 0.5, volume: 1_000 + k, vwap: p, trades: 10, final: true, rev: 0 });
         }
         platform.store.applyCandles(candles);
-        platform.indicators.load(candles);
       }
     }
     const after = await settle();

@@ -103,16 +103,14 @@ export class Platform {
     this.calendarOf = calendarOf;
     this.calendarOfExchange = calendarOfExchange;
 
-    this.store = new LiveStore({ depths: c.live.depths });
-    this.store.setInstruments([...instruments]);
+    // The store hands every candle its rings evict to the indicators and asks them for values.
     this.indicators = new LiveIndicators({
       specs: c.processing.indicators,
       create: createIndicator,
       sessionOf: (candle: Candle) => calendarOf(candle.symbol).localDate(candle.start),
-      history: (symbol, interval) => this.store.candles(symbol, interval),
-      allowedLatenessMs: c.processing.allowedLatenessMs,
-      target: (symbol, interval, spec) => this.store.indicatorRing(symbol, interval, spec),
     });
+    this.store = new LiveStore({ depths: c.live.depths, indicators: this.indicators });
+    this.store.setInstruments([...instruments]);
     const store = this.store;
     const live: LiveSink = {
       ticks: (events) => store.applyTicks(events),
@@ -162,7 +160,6 @@ export class Platform {
           dedup,
           candles,
           kpis: new KpiOperator({ sessionOf: (symbol, ts) => calendarOf(symbol).dayAt(ts)?.date ?? null, ...(o.prevCloses ? { prevCloses: o.prevCloses } : {}) }),
-          indicators: this.indicators,
           live,
           idleWatermarkMs: o.idleWatermarks === false ? Number.POSITIVE_INFINITY : c.processing.idleWatermarkMs,
           onCorrupt: (record, err) => this.logger.error({ err, partition: record.partition, offset: record.offset }, 'undecodable record in ticks; skipped'),
@@ -235,8 +232,9 @@ export class Platform {
 
   /**
    * Restores the live rings and indicators from the durable final candles: read each candle
-   * topic's recent history (the ring depth), then feed the indicators in order. Forming candles
-   * come back from the processors' checkpoints and the replayed ticks.
+   * topic's recent history (the ring depth) into the store in order; candles beyond the depth go
+   * on to the indicators as the rings evict them. Forming candles come back from the processors'
+   * checkpoints and the replayed ticks.
    */
   async #rebuildLiveState(): Promise<void> {
     const infos = await this.log.topics();
@@ -261,7 +259,6 @@ export class Platform {
       }
       const candles = [...latest.values()].sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.start - b.start));
       this.store.applyCandles(candles);
-      this.indicators.load(candles);
     }
   }
 

@@ -1,5 +1,6 @@
 import { INTERVALS, type Interval } from './interval.js';
 import { bar, quote, trade, type MarketEvent } from './market-event.js';
+import { sharedString } from './string-table.js';
 
 /**
  * Binary encoding of a validated market event as a log record value. The log carries events
@@ -26,57 +27,85 @@ function strBytes(s: string): number {
   return s.length;
 }
 
-function writeStr(buf: Buffer, s: string, pos: number, len: number): number {
-  buf.writeUInt16LE(len, pos);
-  buf.write(s, pos + 2, len, len === s.length ? 'latin1' : 'utf8');
-  return pos + 2 + len;
+/** Writes u16 length + UTF-8 bytes at `pos`; the caller sized `buf` with encodedSize. Returns the end. */
+function writeStr(buf: Buffer, s: string, pos: number): number {
+  const n = s.length;
+  const at = pos + 2;
+  // Copying ASCII char codes beats Buffer#write's argument checks and encoder dispatch for short strings.
+  let i = 0;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) break;
+    buf[at + i] = c;
+    i++;
+  }
+  const len = i === n ? n : buf.write(s, at, 'utf8');
+  buf[pos] = len & 0xff;
+  buf[pos + 1] = len >>> 8;
+  return at + len;
 }
 
-export function encodeEvent(e: MarketEvent): Buffer {
-  const symLen = strBytes(e.symbol);
-  const srcLen = strBytes(e.source);
-  const idLen = strBytes(e.id);
-  let size = 2 + 8 + 6 + symLen + srcLen + idLen;
+/** Bytes encodeEventInto writes for `e`. */
+export function encodedSize(e: MarketEvent): number {
+  let size = 2 + 8 + 6 + strBytes(e.symbol) + strBytes(e.source) + strBytes(e.id);
   if (e.kind === 'trade') {
     size += 17;
     for (const c of e.conditions) size += 2 + strBytes(c);
   } else if (e.kind === 'quote') size += 32;
   else size += 41;
-  const buf = Buffer.allocUnsafe(size);
-  buf[0] = VERSION;
-  buf[1] = KIND_CODE[e.kind];
-  buf.writeDoubleLE(e.ts, 2);
-  let pos = 10;
+  return size;
+}
+
+/**
+ * Encodes `e` into `buf` at `pos`, which must have encodedSize(e) bytes left; returns the end.
+ * Lets a writer encode a whole batch into one buffer instead of allocating one per event.
+ */
+export function encodeEventInto(e: MarketEvent, buf: Buffer, pos: number): number {
+  buf[pos] = VERSION;
+  buf[pos + 1] = KIND_CODE[e.kind];
+  buf.writeDoubleLE(e.ts, pos + 2);
+  let p = pos + 10;
   if (e.kind === 'trade') {
-    buf.writeDoubleLE(e.price, pos);
-    buf.writeDoubleLE(e.size, pos + 8);
-    buf[pos + 16] = e.conditions.length;
-    pos += 17;
-    for (const c of e.conditions) pos = writeStr(buf, c, pos, strBytes(c));
+    buf.writeDoubleLE(e.price, p);
+    buf.writeDoubleLE(e.size, p + 8);
+    buf[p + 16] = e.conditions.length;
+    p += 17;
+    for (const c of e.conditions) p = writeStr(buf, c, p);
   } else if (e.kind === 'quote') {
-    buf.writeDoubleLE(e.bid, pos);
-    buf.writeDoubleLE(e.ask, pos + 8);
-    buf.writeDoubleLE(e.bidSize, pos + 16);
-    buf.writeDoubleLE(e.askSize, pos + 24);
-    pos += 32;
+    buf.writeDoubleLE(e.bid, p);
+    buf.writeDoubleLE(e.ask, p + 8);
+    buf.writeDoubleLE(e.bidSize, p + 16);
+    buf.writeDoubleLE(e.askSize, p + 24);
+    p += 32;
   } else {
-    buf[pos] = INTERVALS.indexOf(e.interval);
-    buf.writeDoubleLE(e.open, pos + 1);
-    buf.writeDoubleLE(e.high, pos + 9);
-    buf.writeDoubleLE(e.low, pos + 17);
-    buf.writeDoubleLE(e.close, pos + 25);
-    buf.writeDoubleLE(e.volume, pos + 33);
-    pos += 41;
+    buf[p] = INTERVALS.indexOf(e.interval);
+    buf.writeDoubleLE(e.open, p + 1);
+    buf.writeDoubleLE(e.high, p + 9);
+    buf.writeDoubleLE(e.low, p + 17);
+    buf.writeDoubleLE(e.close, p + 25);
+    buf.writeDoubleLE(e.volume, p + 33);
+    p += 41;
   }
-  pos = writeStr(buf, e.symbol, pos, symLen);
-  pos = writeStr(buf, e.source, pos, srcLen);
-  writeStr(buf, e.id, pos, idLen);
+  p = writeStr(buf, e.symbol, p);
+  p = writeStr(buf, e.source, p);
+  return writeStr(buf, e.id, p);
+}
+
+export function encodeEvent(e: MarketEvent): Buffer {
+  const buf = Buffer.allocUnsafe(encodedSize(e));
+  encodeEventInto(e, buf, 0);
   return buf;
 }
 
 function readStr(buf: Buffer, pos: number): string {
   const len = buf.readUInt16LE(pos);
   return buf.toString('utf8', pos + 2, pos + 2 + len);
+}
+
+/** readStr for symbol and source, which repeat on every tick: shared strings (string-table.ts). */
+function readSharedStr(buf: Buffer, pos: number): string {
+  const len = buf.readUInt16LE(pos);
+  return sharedString(buf, pos + 2, pos + 2 + len);
 }
 
 /** Decodes `encodeEvent` output. Throws on an unknown version: the caller dead-letters the record. */
@@ -100,9 +129,9 @@ export function decodeEvent(bytes: Uint8Array): MarketEvent {
         pos += 2 + buf.readUInt16LE(pos);
       }
     }
-    const symbol = readStr(buf, pos);
+    const symbol = readSharedStr(buf, pos);
     pos += 2 + buf.readUInt16LE(pos);
-    const source = readStr(buf, pos);
+    const source = readSharedStr(buf, pos);
     pos += 2 + buf.readUInt16LE(pos);
     return trade({ symbol, ts, source, id: readStr(buf, pos), price, size, conditions });
   }
@@ -112,9 +141,9 @@ export function decodeEvent(bytes: Uint8Array): MarketEvent {
     const bidSize = buf.readDoubleLE(pos + 16);
     const askSize = buf.readDoubleLE(pos + 24);
     pos += 32;
-    const symbol = readStr(buf, pos);
+    const symbol = readSharedStr(buf, pos);
     pos += 2 + buf.readUInt16LE(pos);
-    const source = readStr(buf, pos);
+    const source = readSharedStr(buf, pos);
     pos += 2 + buf.readUInt16LE(pos);
     return quote({ symbol, ts, source, id: readStr(buf, pos), bid, ask, bidSize, askSize });
   }
@@ -126,9 +155,9 @@ export function decodeEvent(bytes: Uint8Array): MarketEvent {
     const close = buf.readDoubleLE(pos + 25);
     const volume = buf.readDoubleLE(pos + 33);
     pos += 41;
-    const symbol = readStr(buf, pos);
+    const symbol = readSharedStr(buf, pos);
     pos += 2 + buf.readUInt16LE(pos);
-    const source = readStr(buf, pos);
+    const source = readSharedStr(buf, pos);
     pos += 2 + buf.readUInt16LE(pos);
     return bar({ symbol, ts, source, id: readStr(buf, pos), interval, open, high, low, close, volume });
   }

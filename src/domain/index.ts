@@ -12,8 +12,10 @@ export {
 export { type Candle, candleKey } from './candle.js';
 export { type Kpi } from './kpi.js';
 export { type Instrument, type ExchangeCode } from './instrument.js';
-export { EventReject, validateEvent, parseEvent, type RejectRule, type ValidationPolicy } from './validate.js';
-export { encodeEvent, decodeEvent } from './event-codec.js';
+export { EventReject, validateEvent, parseEvent, parseJsonEvent, type RejectRule, type ValidationPolicy } from './validate.js';
+export { parseCanonicalEvent } from './canonical-event.js';
+export { sharedSlice, sharedString } from './string-table.js';
+export { encodeEvent, encodeEventInto, encodedSize, decodeEvent } from './event-codec.js';
 export {
   calendarFor,
   NYSE_HOLIDAYS,

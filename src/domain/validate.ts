@@ -1,3 +1,4 @@
+import { parseCanonicalEvent } from './canonical-event.js';
 import { isInterval } from './interval.js';
 import { bar, quote, trade, type MarketEvent } from './market-event.js';
 
@@ -45,6 +46,7 @@ export interface ValidationPolicy {
   readonly knownSymbols: ReadonlySet<string> | null;
 }
 
+// canonical-event.ts checks the same rule with a character table; its differential test keeps them equal.
 const SYMBOL_RE = /^[A-Z0-9][A-Z0-9.\-:/^=_]{0,31}$/;
 
 function describe(value: unknown): string {
@@ -52,6 +54,12 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
   return typeof value;
+}
+
+/** A timestamp for a message: ISO text, or the number itself beyond Date's range (toISOString would throw). */
+function isoOrNumber(ts: number): string {
+  const d = new Date(ts);
+  return Number.isFinite(d.getTime()) ? d.toISOString() : String(ts);
 }
 
 function str(o: Record<string, unknown>, field: string): string | EventReject {
@@ -110,10 +118,10 @@ export function validateEvent(input: unknown, policy: ValidationPolicy): MarketE
     return new EventReject('ts', ts, rule, `ts: expected event time as epoch milliseconds (a finite number), got ${describe(ts)}`);
   }
   if (ts > policy.now + policy.maxFutureMs) {
-    return new EventReject('ts', ts, 'future', `ts: ${new Date(ts).toISOString()} is more than ${policy.maxFutureMs} ms ahead of now; check the source clock or that ts is in milliseconds`);
+    return new EventReject('ts', ts, 'future', `ts: ${isoOrNumber(ts)} is more than ${policy.maxFutureMs} ms ahead of now; check the source clock or that ts is in milliseconds`);
   }
   if (ts < policy.now - policy.maxPastMs) {
-    return new EventReject('ts', ts, 'past', `ts: ${Number.isFinite(new Date(ts).getTime()) ? new Date(ts).toISOString() : ts} is more than ${policy.maxPastMs} ms before now; check that ts is in milliseconds, or raise ingest.maxPastMs for history`);
+    return new EventReject('ts', ts, 'past', `ts: ${isoOrNumber(ts)} is more than ${policy.maxPastMs} ms before now; check that ts is in milliseconds, or raise ingest.maxPastMs for history`);
   }
   const source = str(o, 'source');
   if (source instanceof EventReject) return source;
@@ -172,8 +180,17 @@ export function validateEvent(input: unknown, policy: ValidationPolicy): MarketE
   return new EventReject('kind', kind, 'unknown_kind', `kind: expected "trade", "quote" or "bar", got ${describe(kind)}`);
 }
 
-/** Parses one JSON text and validates it; malformed JSON becomes a reject, never a throw. */
+/**
+ * Parses one JSON text and validates it; malformed JSON becomes a reject, never a throw. Canonical
+ * trades and quotes take the fast path (canonical-event.ts), which yields the same event as the
+ * general path or defers to it.
+ */
 export function parseEvent(text: string, policy: ValidationPolicy): MarketEvent | EventReject {
+  return parseCanonicalEvent(text, policy) ?? parseJsonEvent(text, policy);
+}
+
+/** The general path of parseEvent for any text: JSON.parse, then validateEvent. */
+export function parseJsonEvent(text: string, policy: ValidationPolicy): MarketEvent | EventReject {
   let value: unknown;
   try {
     value = JSON.parse(text);

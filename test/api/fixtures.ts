@@ -1,6 +1,6 @@
 import { INTERVAL_MS, type Candle, type Interval, type Kpi } from '../../src/domain/index.js';
 import type { ApiDeps } from '../../src/api/index.js';
-import { LiveStore } from '../../src/stores/index.js';
+import { LiveStore, type IndicatorProvider } from '../../src/stores/index.js';
 
 export const T0 = 1_700_000_000_000;
 
@@ -28,8 +28,8 @@ export function kpi(symbol: string, last: number, over: Partial<Kpi> = {}): Kpi 
   return { symbol, last, change: 1, changePct: 0.5, open: 100, high: 110, low: 90, volume: 5000, vwap: 101, prevClose: 99, tradesPerSec: 3, ts: T0, ...over };
 }
 
-export function storeWithData(): LiveStore {
-  const store = new LiveStore();
+export function storeWithData(indicators?: IndicatorProvider): LiveStore {
+  const store = new LiveStore(indicators === undefined ? {} : { indicators });
   store.setInstruments([
     { symbol: 'AAPL', name: 'Apple Inc.', exchange: 'NASDAQ', currency: 'USD', sector: 'Technology', sharesOutstanding: 15e9 },
     { symbol: 'VNM', name: 'Vinamilk', exchange: 'HOSE', currency: 'VND', sector: 'Consumer Staples', sharesOutstanding: 2e9 },

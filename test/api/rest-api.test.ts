@@ -72,12 +72,14 @@ describe('REST API', () => {
     expect(res.body.error.message).toContain('/api/symbols');
   });
 
-  it('GET /api/indicators serves live rings, falls back for other specs, and shapes outputs', async () => {
-    const store = storeWithData();
-    store.applyIndicators('AAPL', '1m', 'rsi:14', [
-      { start: T0 + 480_000, value: null },
-      { start: T0 + 540_000, value: 61.25 },
-    ]);
+  it('GET /api/indicators serves maintained specs from the store, falls back for other specs, and shapes outputs', async () => {
+    // A provider in warm-up until the ninth candle, then RSI = 60 + index / 4.
+    const store = storeWithData({
+      maintains: (spec) => spec === 'rsi:14',
+      evicted: () => undefined,
+      values: (_symbol, _interval, specs, candles, first) =>
+        Object.fromEntries(specs.map((spec) => [spec, candles.slice(first).map((c, i) => ({ start: c.start, value: first + i < 9 ? null : 60 + (first + i) / 4 }))])),
+    });
     const calls: string[] = [];
     const res = await get(
       '/api/indicators?symbol=AAPL&interval=1m&names=rsi:14,macd:12:26:9&limit=2',
@@ -90,11 +92,11 @@ describe('REST API', () => {
       store,
     );
     expect(res.status).toBe(200);
-    expect(calls, 'only the spec without a live ring goes to the fallback, with the whole candle ring for warm-up').toEqual(['AAPL 1m macd:12:26:9 10']);
+    expect(calls, 'only the spec not maintained live goes to the fallback, with the whole candle ring for warm-up').toEqual(['AAPL 1m macd:12:26:9 10']);
     expect(res.body, 'single output under "value", multi-output one key per output, NaN and warm-up as null').toEqual({
       'rsi:14': [
         { start: T0 + 480_000, value: null },
-        { start: T0 + 540_000, value: 61.25 },
+        { start: T0 + 540_000, value: 62.25 },
       ],
       'macd:12:26:9': [
         { start: T0 + 480_000, macd: 8, signal: 4, histogram: null },
@@ -103,7 +105,7 @@ describe('REST API', () => {
     });
   });
 
-  it('GET /api/indicators: a bad spec per the validator is 400; no live ring and no fallback is 404', async () => {
+  it('GET /api/indicators: a bad spec per the validator is 400; a spec neither maintained live nor served by a fallback is 404', async () => {
     const bad = await get('/api/indicators?symbol=AAPL&interval=1m&names=rsi:0', {
       validateIndicatorSpec: (spec) => {
         throw new StockStreamError('SS_INDICATOR_SPEC', `names: ${spec} has period 0; use rsi:N with N >= 2`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bar, decodeEvent, encodeEvent, quote, trade, type MarketEvent } from '../../src/domain/index.js';
+import { bar, decodeEvent, encodeEvent, encodeEventInto, encodedSize, quote, trade, type MarketEvent } from '../../src/domain/index.js';
 
 describe('event codec', () => {
   const cases: MarketEvent[] = [
@@ -13,6 +13,20 @@ describe('event codec', () => {
       expect(decodeEvent(encodeEvent(e)), 'decode(encode(e)) must equal e field by field, floats bit-exact').toEqual(e);
     });
   }
+
+  it('encodes a batch back to back into one buffer, byte for byte as one buffer per event', () => {
+    const events = [...cases, trade({ symbol: 'É.X', ts: 1, source: 'ñ', id: '€', price: 1, size: 0, conditions: ['ü', ''] })];
+    const total = events.reduce((n, e) => n + encodedSize(e), 0);
+    const buf = Buffer.alloc(total);
+    let pos = 0;
+    for (const e of events) {
+      const end = encodeEventInto(e, buf, pos);
+      expect(end - pos, `encodedSize must be what encodeEventInto writes (${e.id})`).toBe(encodedSize(e));
+      expect(buf.subarray(pos, end).equals(encodeEvent(e)), `the view must hold encodeEvent's bytes (${e.id})`).toBe(true);
+      expect(decodeEvent(buf.subarray(pos, end)), `a view decodes to the event (${e.id})`).toEqual(e);
+      pos = end;
+    }
+  });
 
   it('refuses bytes of an unknown version instead of misreading them', () => {
     const bytes = encodeEvent(cases[0] as MarketEvent);

@@ -28,6 +28,7 @@ describe('validateEvent', () => {
     ['a negative price', { ...good, price: -3 }, 'non_positive', 'price', /must be > 0, got -3/],
     ['a negative size', { ...good, size: -100 }, 'negative', 'size', /must be >= 0, got -100/],
     ['a timestamp far in the future', { ...good, ts: NOW + 3_600_000 }, 'future', 'ts', /ahead of now; check the source clock or that ts is in milliseconds/],
+    ['a timestamp beyond the range of Date (a refusal, not a RangeError)', { ...good, ts: 1e20 }, 'future', 'ts', /^ts: 100000000000000000000 is more than 60000 ms ahead of now/],
     ['a timestamp far in the past', { ...good, ts: NOW - 30 * 86_400_000 }, 'past', 'ts', /before now/],
     ['a timestamp in seconds', { ...good, ts: Math.floor(NOW / 1000) }, 'past', 'ts', /check that ts is in milliseconds/],
     ['an unknown symbol', { ...good, symbol: 'ZZZZ' }, 'unknown_symbol', 'symbol', /not a configured instrument; add it to "instruments" or set ingest.unknownSymbols to "accept"/],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { INTERVALS, INTERVAL_MS, quote, trade, bar, type Candle, type Interval, type Kpi } from '../../src/domain/index.js';
-import { CANDLE_SLOT_BYTES, DEFAULT_DEPTHS, LiveStore } from '../../src/stores/index.js';
+import { CANDLE_SLOT_BYTES, DEFAULT_DEPTHS, LiveStore, type IndicatorProvider } from '../../src/stores/index.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -81,6 +81,14 @@ describe('LiveStore candles', () => {
     expect(store.stats().approxBytes, 'capacity must never exceed the depth').toBe(5 * CANDLE_SLOT_BYTES);
   });
 
+  it('grows capacity by doubling but stops at the depth, not the next power of two', () => {
+    const store = new LiveStore({ depths: { '1s': 600 } });
+    store.applyCandles(Array.from({ length: 300 }, (_, i) => candle('AAPL', '1s', i)));
+    expect(store.stats().approxBytes, 'a half-full ring has doubled to 512 slots').toBe(512 * CANDLE_SLOT_BYTES);
+    store.applyCandles(Array.from({ length: 400 }, (_, i) => candle('AAPL', '1s', 300 + i)));
+    expect(store.stats().approxBytes, 'a full 600-deep ring holds 600 slots, not 1,024').toBe(600 * CANDLE_SLOT_BYTES);
+  });
+
   it('inserts into a full wrapped ring by evicting the oldest', () => {
     const store = new LiveStore({ depths: { '1m': 4 } });
     store.applyCandles([0, 1, 2, 4, 5].map((i) => candle('AAPL', '1m', i)));
@@ -101,71 +109,63 @@ describe('LiveStore candles', () => {
     expect(store.latestCandle('AAPL', '1m')?.start, 'latestCandle is the newest').toBe(at(9));
   });
 
-  it('fits one symbol with every interval full at default depth in 100 KB', () => {
+  it('keeps one symbol with every interval full at default depth within its share of the 100 KB budget', () => {
     const store = new LiveStore();
     for (const interval of INTERVALS) {
       store.applyCandles(Array.from({ length: DEFAULT_DEPTHS[interval] + 10 }, (_, i) => candle('AAPL', interval, i)));
     }
     const s = store.stats();
     expect(s.candles, 'every ring must be full at its default depth').toBe(INTERVALS.reduce((n, i) => n + DEFAULT_DEPTHS[i], 0));
-    expect(s.approxBytes, '~5,000 live symbols must fit in 500 MB: one full symbol at default depth must stay within 100 KB').toBeLessThanOrEqual(100_000);
+    expect(s.approxBytes, '~5,000 live symbols must fit in 500 MB: next to ~47 KB of indicator and operator state per symbol (bench/memory.ts), full rings must stay within 52 KB').toBeLessThanOrEqual(52_000);
   });
 });
 
+/** A provider that records what the store hands it and serves each candle's close as `value`. */
+function recordingProvider(maintained: readonly string[]): IndicatorProvider & { evictions: Candle[]; calls: string[] } {
+  const evictions: Candle[] = [];
+  const calls: string[] = [];
+  return {
+    evictions,
+    calls,
+    maintains: (spec) => maintained.includes(spec),
+    evicted: (c) => evictions.push({ ...c }),
+    values: (symbol, interval, specs, candles, first) => {
+      calls.push(`${symbol} ${interval} ${specs.join(',')} ${candles.length} from ${first}`);
+      return Object.fromEntries(specs.map((spec) => [spec, candles.slice(first).map((c) => ({ start: c.start, value: c.close }))]));
+    },
+  };
+}
+
 describe('LiveStore indicators', () => {
-  it('serves single-output values under "value", null during warm-up, upserting by start', () => {
-    const store = new LiveStore();
-    store.applyIndicators('AAPL', '1m', 'rsi:14', [
-      { start: T0, value: null },
-      { start: T0 + 60_000, value: 55.5 },
+  it('hands every candle a full ring drops to the provider, oldest first and exactly as held, gap-fill evictions included', () => {
+    const provider = recordingProvider(['sma:5']);
+    const store = new LiveStore({ depths: { '1m': 3 }, indicators: provider });
+    store.applyCandles([0, 1, 2].map((i) => candle('AAPL', '1m', i)));
+    expect(provider.evictions, 'nothing is evicted until the ring is full').toEqual([]);
+    store.applyCandles([candle('AAPL', '1m', 1, { rev: 2, close: 7, final: true }), candle('AAPL', '1m', 3), candle('AAPL', '1m', 5)]);
+    store.applyCandles([candle('AAPL', '1m', 4)]);
+    expect(provider.evictions, 'appends at depth evict 0 then 1 (as amended), the gap fill of 4 evicts 2').toEqual([
+      candle('AAPL', '1m', 0),
+      candle('AAPL', '1m', 1, { rev: 2, close: 7, final: true }),
+      candle('AAPL', '1m', 2),
     ]);
-    store.applyIndicators('AAPL', '1m', 'rsi:14', [{ start: T0 + 60_000, value: 56 }, { start: T0 + 120_000, value: 57 }]);
-    expect(store.indicators('AAPL', '1m', ['rsi:14'])['rsi:14'], 'warm-up null stays null; same start replaces; newer appends').toEqual([
-      { start: T0, value: null },
-      { start: T0 + 60_000, value: 56 },
-      { start: T0 + 120_000, value: 57 },
-    ]);
+    expect(store.candles('AAPL', '1m').map((c) => (c.start - T0) / 60_000), 'the ring keeps the newest three').toEqual([3, 4, 5]);
   });
 
-  it('serves multi-output values with one key per output, learning the shape after warm-up nulls', () => {
-    const store = new LiveStore();
-    store.applyIndicators('AAPL', '1m', 'macd:12:26:9', [
-      { start: T0, value: null },
-      { start: T0 + 60_000, value: { macd: 1, signal: null, histogram: null } },
-      { start: T0 + 120_000, value: { macd: 2, signal: 1.5, histogram: 0.5 } },
-    ]);
-    const got = store.indicators('AAPL', '1m', ['macd:12:26:9', 'rsi:14'], { limit: 2 });
-    expect(got, 'multi-output points carry each output name; specs without a ring are left out; limit keeps the newest').toEqual({
+  it('asks the provider for maintained specs with the whole ring and the first index in range; others are left out', () => {
+    const provider = recordingProvider(['rsi:14', 'macd:12:26:9']);
+    const store = new LiveStore({ indicators: provider });
+    store.applyCandles(Array.from({ length: 10 }, (_, i) => candle('AAPL', '1m', i)));
+    const got = store.indicators('AAPL', '1m', ['macd:12:26:9', 'sma:5'], { from: T0 + 2 * 60_000, to: T0 + 6 * 60_000, limit: 2 });
+    expect(provider.calls, 'the replay starts at the oldest candle held and stops at the newest in range').toEqual(['AAPL 1m macd:12:26:9 7 from 5']);
+    expect(got, 'the newest two in [from, to]; the spec not maintained is left out for the fallback').toEqual({
       'macd:12:26:9': [
-        { start: T0 + 60_000, macd: 1, signal: null, histogram: null },
-        { start: T0 + 120_000, macd: 2, signal: 1.5, histogram: 0.5 },
+        { start: T0 + 5 * 60_000, value: 105.5 },
+        { start: T0 + 6 * 60_000, value: 106.5 },
       ],
     });
-    expect(store.hasIndicator('AAPL', '1m', 'macd:12:26:9'), 'hasIndicator reports live rings').toBe(true);
-    expect(store.hasIndicator('AAPL', '5m', 'macd:12:26:9'), 'rings are per interval').toBe(false);
-  });
-
-  it('learns a multi-output shape after a long warm-up and fills gaps in order', () => {
-    const store = new LiveStore();
-    const warmup = Array.from({ length: 40 }, (_, i) => ({ start: T0 + i * 60_000, value: null }));
-    store.applyIndicators('AAPL', '1m', 'bbands:20:2', warmup);
-    store.applyIndicators('AAPL', '1m', 'bbands:20:2', [
-      { start: T0 + 42 * 60_000, value: { upper: 3, middle: 2, lower: 1 } },
-      { start: T0 + 41 * 60_000, value: { upper: 6, middle: 5, lower: 4 } },
-    ]);
-    const points = store.indicators('AAPL', '1m', ['bbands:20:2'])['bbands:20:2'] ?? [];
-    expect(points.length, 'warm-up points survive the shape change after the ring grew').toBe(42);
-    expect(points[0], 'warm-up points read as null for every learned output').toEqual({ start: T0, upper: null, middle: null, lower: null });
-    expect(points.slice(-2), 'a gap-filling point lands in start order').toEqual([
-      { start: T0 + 41 * 60_000, upper: 6, middle: 5, lower: 4 },
-      { start: T0 + 42 * 60_000, upper: 3, middle: 2, lower: 1 },
-    ]);
-  });
-
-  it('keeps indicator rings bounded by the interval depth', () => {
-    const store = new LiveStore({ depths: { '1m': 3 } });
-    store.applyIndicators('AAPL', '1m', 'sma:5', Array.from({ length: 40 }, (_, i) => ({ start: T0 + i * 60_000, value: i })));
-    expect(store.indicators('AAPL', '1m', ['sma:5'])['sma:5']?.map((p) => p.value), 'only the newest depth points are kept').toEqual([37, 38, 39]);
+    expect(store.indicators('AAPL', '5m', ['rsi:14']), 'a series without candles has no points').toEqual({ 'rsi:14': [] });
+    expect(new LiveStore().indicators('AAPL', '1m', ['rsi:14']), 'without a provider nothing is served live').toEqual({});
   });
 });
 

@@ -11,8 +11,8 @@ function num(v: unknown): number | null {
 }
 
 /**
- * Shapes a fallback's `{start, value}` like a live ring's point: `value` for a single output,
- * one key per output for a record; anything not a finite number becomes null.
+ * Shapes a fallback's `{start, value}` like a live indicator's point: `value` for a single
+ * output, one key per output for a record; anything not a finite number becomes null.
  */
 export function toIndicatorPoint(start: number, value: unknown): IndicatorPoint {
   const point = { start } as IndicatorPoint;
@@ -61,6 +61,7 @@ export function registerIndicatorsRoute(app: FastifyInstance, deps: ApiDeps): vo
     const r = range(query);
     if (deps.validateIndicatorSpec !== undefined) for (const spec of specs) deps.validateIndicatorSpec(spec);
     if (!store.hasSymbol(symbol)) throw unknownSymbol(symbol);
+    // Specs maintained live come exact from the series start; the rest warm up from the ring's oldest candle.
     const live = store.indicators(symbol, interval, specs, r);
     const out: Record<string, IndicatorPoint[]> = {};
     for (const spec of specs) out[spec] = live[spec] ?? fallbackPoints(deps, store, symbol, interval, spec, r);

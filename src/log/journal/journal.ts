@@ -54,7 +54,10 @@ export interface JournalOptions {
   onWarning?: (msg: string) => void;
   /**
    * Newest records per partition kept in memory for consumers in this process, which then skip
-   * file reads and decoding while they keep up. Default 4,096 (a consumer that keeps up reads within a batch or two; a larger tail keeps objects alive long enough to be promoted to the old generation); 0 turns it off.
+   * file reads and decoding while they keep up. Default 16,384: enough for a pipeline that trails
+   * its ingest by a few 5,000-record batches, which otherwise reads and decodes every record back
+   * from the files (measured: 4,096 cost ~15 % of end-to-end throughput in bench/e2e.ts). The tail
+   * holds no object of its own per record (partition-log.ts); 0 turns it off.
    */
   tailRecords?: number;
 }
@@ -126,7 +129,7 @@ function validateOptions(o: JournalOptions): Required<Omit<JournalOptions, 'onWa
     segmentBytes: num('segmentBytes', o.segmentBytes, 64 * 1024 * 1024, 1024),
     indexIntervalBytes: num('indexIntervalBytes', o.indexIntervalBytes, 4096, 1),
     retentionCheckMs: num('retentionCheckMs', o.retentionCheckMs, 60_000, 0),
-    tailRecords: Math.floor(num('tailRecords', o.tailRecords, 4_096, 0)),
+    tailRecords: Math.floor(num('tailRecords', o.tailRecords, 16_384, 0)),
     onWarning: o.onWarning,
   };
 }

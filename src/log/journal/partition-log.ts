@@ -64,11 +64,19 @@ export class PartitionLog {
   queued = false;
   #unsyncedDir = false;
   /**
-   * Memory tail: the newest records as LogRecords (slot = offset % capacity), so consumers that
-   * keep up read them without file I/O, CRC checks or decoding. Valid from #tailLow up; records
-   * enter when staged and become readable when their flush publishes them (#visibleEnd).
+   * Memory tail: the newest records (slot = offset % capacity), so consumers that keep up read
+   * them without file I/O, CRC checks or decoding. Valid from #tailLow up; records enter when
+   * staged and become readable when their flush publishes them (#visibleEnd). Held as parallel
+   * arrays of the producer's fields, and made into LogRecords only when read: no object per record
+   * lives across the young-generation GCs while it waits in the tail. Allocated at the first
+   * append, so partitions that never get one in this process (most late, dead-letter and daily
+   * candle partitions) cost nothing.
    */
-  readonly #tail: (LogRecord | undefined)[];
+  #tailKey: string[] = [];
+  #tailValue: Uint8Array[] = [];
+  #tailHeaders: (Readonly<Record<string, string>> | undefined)[] = [];
+  #tailPayload: unknown[] = [];
+  #tailTimestamp = new Float64Array(0);
   #tailLow = 0;
 
   private constructor(topic: string, partition: number, dir: string, opts: PartitionOptions) {
@@ -76,7 +84,14 @@ export class PartitionLog {
     this.partition = partition;
     this.dir = dir;
     this.#opts = opts;
-    this.#tail = new Array<LogRecord | undefined>(opts.tailRecords);
+  }
+
+  #allocateTail(capacity: number): void {
+    this.#tailKey = new Array<string>(capacity);
+    this.#tailValue = new Array<Uint8Array>(capacity);
+    this.#tailHeaders = new Array<Readonly<Record<string, string>> | undefined>(capacity);
+    this.#tailPayload = new Array<unknown>(capacity);
+    this.#tailTimestamp = new Float64Array(capacity);
   }
 
   /** Opens (or creates) the partition directory, verifying the tail of the newest segment. */
@@ -172,18 +187,15 @@ export class PartitionLog {
     const at = staging.length;
     const len = staging.append(offset, timestamp, record.key, record.headers, record.value);
     this.#nextOffset = offset + 1;
-    const cap = this.#tail.length;
+    if (this.#tailTimestamp.length === 0 && this.#opts.tailRecords > 0) this.#allocateTail(this.#opts.tailRecords);
+    const cap = this.#tailTimestamp.length;
     if (cap > 0) {
-      this.#tail[offset % cap] = {
-        topic: this.topic,
-        partition: this.partition,
-        offset,
-        key: record.key,
-        value: record.value,
-        timestamp,
-        headers: record.headers ?? NO_HEADERS,
-        payload: record.payload,
-      };
+      const slot = offset % cap;
+      this.#tailKey[slot] = record.key;
+      this.#tailValue[slot] = record.value;
+      this.#tailHeaders[slot] = record.headers;
+      this.#tailPayload[slot] = record.payload;
+      this.#tailTimestamp[slot] = timestamp;
       if (offset - this.#tailLow >= cap) this.#tailLow = offset - cap + 1;
     }
     let chunk = this.#chunks[this.#chunks.length - 1];
@@ -289,7 +301,7 @@ export class PartitionLog {
     const from = Math.max(offset, this.startOffset);
     const end = this.#visibleEnd;
     if (from >= end) return out;
-    const cap = this.#tail.length;
+    const cap = this.#tailTimestamp.length;
     if (cap > 0 && from >= this.#tailLow) return this.#readTail(from, end, max, out);
     // Below the memory tail: read files up to where the tail starts, then continue from memory.
     const fileMax = cap > 0 ? Math.min(max, this.#tailLow - from) : max;
@@ -300,9 +312,21 @@ export class PartitionLog {
   }
 
   #readTail(from: number, end: number, max: number, out: LogRecord[]): LogRecord[] {
-    const cap = this.#tail.length;
+    const cap = this.#tailTimestamp.length;
     const stop = Math.min(end, from + max - out.length);
-    for (let o = from; o < stop; o++) out.push(this.#tail[o % cap] as LogRecord);
+    for (let o = from; o < stop; o++) {
+      const slot = o % cap;
+      out.push({
+        topic: this.topic,
+        partition: this.partition,
+        offset: o,
+        key: this.#tailKey[slot] as string,
+        value: this.#tailValue[slot] as Uint8Array,
+        timestamp: this.#tailTimestamp[slot] as number,
+        headers: this.#tailHeaders[slot] ?? NO_HEADERS,
+        payload: this.#tailPayload[slot],
+      });
+    }
     return out;
   }
 

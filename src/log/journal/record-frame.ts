@@ -18,6 +18,7 @@
  * are float64 because JavaScript numbers are: no BigInt on the hot path, exact below 2^53.
  */
 
+import { sharedString } from '../../domain/index.js';
 import { StockStreamError } from '../../shared/errors.js';
 import type { LogRecord } from '../log.js';
 import { crc32c } from './crc32c.js';
@@ -178,7 +179,8 @@ export function decodeFrame(buf: Buffer, pos: number, topic: string, partition: 
   const headerCount = u16(buf, pos + 26);
   const valueLength = u32(buf, pos + 28);
   let p = pos + FRAME_HEADER_BYTES;
-  const key = buf.toString('utf8', p, p + keyLength);
+  // Keys are symbols: the same few strings again and again.
+  const key = sharedString(buf, p, p + keyLength);
   p += keyLength;
   let headers = EMPTY_HEADERS;
   if (headerCount > 0) {

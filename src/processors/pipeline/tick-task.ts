@@ -5,7 +5,6 @@ import type { DedupOperator, DedupState } from '../dedup/index.js';
 import type { KpiOperator, KpiState } from '../kpis/index.js';
 import type { PartitionTask } from '../runtime/partition-runner.js';
 import { WatermarkTracker } from '../runtime/watermark.js';
-import type { LiveIndicators } from './live-indicators.js';
 
 export const CANDLES_TOPIC_PREFIX = 'candles.';
 /** Event-time granularity of watermark advances (1s buckets end on this grid). */
@@ -37,7 +36,6 @@ export interface TickTaskOptions {
   dedup: DedupOperator;
   candles: CandleOperator;
   kpis: KpiOperator;
-  indicators: LiveIndicators;
   live: LiveSink;
   idleWatermarkMs: number;
   /** Called with records that cannot be decoded (never expected: the log's CRC guards them). */
@@ -46,7 +44,7 @@ export interface TickTaskOptions {
 
 /**
  * The real-time pipeline of one `ticks` partition: decode → dedup → candles (6 intervals) and KPIs
- * → indicators → live store. Final candles and amendments are appended to `candles.<interval>` in
+ * → live store (whose ring evictions feed the indicators). Final candles and amendments are appended to `candles.<interval>` in
  * the same partition (keyed by symbol; idempotent by symbol+interval+start+rev), late events to
  * `ticks.late`. Forming candles are only live state: a restart rebuilds them from the checkpoint
  * plus the replayed ticks.
@@ -112,6 +110,12 @@ export class TickTask implements PartitionTask<TickTaskState> {
       if (wm !== null) this.#o.candles.onWatermark(wm, candles);
     }
     if (from < fresh.length) this.#o.candles.processBatch(from === 0 ? fresh : fresh.slice(from), candles);
+    // Input came even if it crossed no grid line: the partition is not idle. Without this, a
+    // replay whose event time advances less than one step per idleWatermarkMs of wall time (a
+    // busy machine) gets idle watermarks dragged ahead by the wall clock, and its later ticks are
+    // all refused as late. Observing the event time already seen moves no watermark, so event-time
+    // decisions stay independent of polling.
+    if (records.length > 0) this.#watermark.observe(this.#watermark.maxEventTime, now);
     const kpis: Kpi[] = [];
     this.#o.kpis.processBatch(fresh, kpis);
     this.#o.live.ticks(fresh);
@@ -130,7 +134,6 @@ export class TickTask implements PartitionTask<TickTaskState> {
   #emitCandles(candles: Candle[]): void {
     if (candles.length > 0) {
       this.#o.live.candles(candles);
-      this.#o.indicators.apply(candles);
       const finals = new Map<Interval, ProducerRecord[]>();
       for (let i = 0; i < candles.length; i++) {
         const c = candles[i] as Candle;

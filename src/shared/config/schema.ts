@@ -97,8 +97,9 @@ export const configSchema = z
       .object({
         /**
          * Candles kept in memory per symbol, by interval; unset intervals keep the live store's
-         * defaults (1s: 600, 1m: 390, 5m: 156, 15m: 104, 1h: 100, 1d: 60). History beyond is the
-         * warehouse's job.
+         * DEFAULT_DEPTHS (1s: 120, 1m: 390, 5m: 78, 15m: 52, 1h: 35, 1d: 30: under 100 KB per live
+         * symbol with the default indicators). Each slot costs 68 bytes per symbol; indicator
+         * values are derived from the candles on request. History beyond is the warehouse's job.
          */
         depths: z
           .object({ '1s': depth, '1m': depth, '5m': depth, '15m': depth, '1h': depth, '1d': depth })

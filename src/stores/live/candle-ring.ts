@@ -38,14 +38,22 @@ export const UpsertResult = {
 export type UpsertResult = (typeof UpsertResult)[keyof typeof UpsertResult];
 
 /**
+ * Called just before a full ring drops its oldest candle to make room, while `ring.readInto(0, …)`
+ * still reads that candle. Indicator state that lags the ring follows evictions through it.
+ */
+export type EvictListener = (ring: CandleRing) => void;
+
+/**
  * Struct-of-arrays ring of candles for one (symbol, interval), kept sorted by start, oldest
- * first. Capacity grows by doubling up to `depth` so quiet symbols and coarse intervals pay only
- * for what they hold.
+ * first. Capacity grows by doubling but never past `depth` (a power-of-two capacity would waste
+ * up to half the slots: 1,024 for a depth of 600), so quiet symbols and coarse intervals pay
+ * only for what they hold and a full ring costs exactly depth × CANDLE_SLOT_BYTES.
  */
 export class CandleRing {
   readonly symbol: string;
   readonly interval: Interval;
   readonly depth: number;
+  readonly #onEvict: EvictListener | null;
   #cap = 0;
   #head = 0;
   #size = 0;
@@ -53,10 +61,11 @@ export class CandleRing {
   #f64: Float64Array = new Float64Array(0);
   #u32: Uint32Array = new Uint32Array(0);
 
-  constructor(symbol: string, interval: Interval, depth: number) {
+  constructor(symbol: string, interval: Interval, depth: number, onEvict: EvictListener | null = null) {
     this.symbol = symbol;
     this.interval = interval;
     this.depth = depth;
+    this.#onEvict = onEvict;
   }
 
   get size(): number {
@@ -109,27 +118,32 @@ export class CandleRing {
 
   /** Materialises the candle at logical index i (0 = oldest). Allocates one object per call. */
   at(i: number): Candle {
+    const c: Candle = { symbol: this.symbol, interval: this.interval, start: 0, end: 0, open: 0, high: 0, low: 0, close: 0, volume: 0, vwap: 0, trades: 0, final: false, rev: 0 };
+    this.readInto(i, c);
+    return c;
+  }
+
+  /** Overwrites `out` with the candle at logical index i (0 = oldest), allocating nothing. */
+  readInto(i: number, out: Candle): void {
     const p = this.#phys(i);
     const cap = this.#cap;
     const f = this.#f64;
     const u = this.#u32;
     const start = f[START * cap + p] as number;
     const rf = u[REV_FINAL * cap + p] as number;
-    return {
-      symbol: this.symbol,
-      interval: this.interval,
-      start,
-      end: start + (u[DURATION * cap + p] as number),
-      open: f[OPEN * cap + p] as number,
-      high: f[HIGH * cap + p] as number,
-      low: f[LOW * cap + p] as number,
-      close: f[CLOSE * cap + p] as number,
-      volume: f[VOLUME * cap + p] as number,
-      vwap: f[VWAP * cap + p] as number,
-      trades: u[TRADES * cap + p] as number,
-      final: (rf & FINAL_BIT) !== 0,
-      rev: rf & REV_MASK,
-    };
+    out.symbol = this.symbol;
+    out.interval = this.interval;
+    out.start = start;
+    out.end = start + (u[DURATION * cap + p] as number);
+    out.open = f[OPEN * cap + p] as number;
+    out.high = f[HIGH * cap + p] as number;
+    out.low = f[LOW * cap + p] as number;
+    out.close = f[CLOSE * cap + p] as number;
+    out.volume = f[VOLUME * cap + p] as number;
+    out.vwap = f[VWAP * cap + p] as number;
+    out.trades = u[TRADES * cap + p] as number;
+    out.final = (rf & FINAL_BIT) !== 0;
+    out.rev = rf & REV_MASK;
   }
 
   #startOf(p: number): number {
@@ -166,6 +180,7 @@ export class CandleRing {
   #append(c: Candle): void {
     if (this.#size === this.depth) {
       // Full at depth: the newest overwrites the oldest slot.
+      this.#onEvict?.(this);
       this.#write(this.#head, c);
       this.#head = this.#phys(1);
       return;
@@ -179,6 +194,7 @@ export class CandleRing {
   #insertAt(at: number, c: Candle): void {
     let index = at;
     if (this.#size === this.depth) {
+      this.#onEvict?.(this);
       this.#head = this.#phys(1);
       this.#size--;
       index--;

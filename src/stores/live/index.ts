@@ -9,6 +9,7 @@ export {
   type LastTick,
   type LiveStoreStats,
   type ChangeListener,
+  type IndicatorPoint,
+  type IndicatorProvider,
 } from './live-store.js';
-export { CandleRing, CANDLE_SLOT_BYTES, UpsertResult } from './candle-ring.js';
-export { IndicatorRing, type IndicatorValue, type IndicatorInput, type IndicatorPoint } from './indicator-ring.js';
+export { CandleRing, CANDLE_SLOT_BYTES, UpsertResult, type EvictListener } from './candle-ring.js';

@@ -9,28 +9,58 @@ import {
   type TradeEvent,
 } from '../../domain/index.js';
 import { CandleRing, UpsertResult } from './candle-ring.js';
-import { IndicatorRing, type IndicatorInput, type IndicatorPoint } from './indicator-ring.js';
 
 /**
- * Default ring depths, sized for the budget of 100 KB per live symbol (~5,000 symbols in
- * 500 MB): with every interval full, 1,350 slots x 68 B = 91,800 B of columns, plus ~2.8 KB of
- * object overhead measured with --expose-gc (1,000 full symbols). 1s keeps ten minutes, 1m one
- * NYSE session (390 min), 5m two, 15m four, 1h about ten, 1d six weeks. Indicator rings come on
- * top (8 B x (1 + outputs) per slot). Deeper history is the warehouse's job; raise per interval
- * through `depths`.
+ * Default ring depths, sized for the budget of 100 KB RSS per live symbol (~5,000 symbols in
+ * 500 MB) as `node --expose-gc dist/bench/memory.js 5000` measures it: every interval full, the 7
+ * default indicators and all pipeline state. Per symbol that is ~47 KB whatever the depths (~18 KB
+ * of it the indicators' tail state for 6 series, the rest the candle and KPI operators', ingest's
+ * and the store's own) plus CANDLE_SLOT_BYTES = 68 B per slot: these 705 slots are 47.9 KB, and
+ * ~94 KB is measured in all.
+ * Indicator values take no slot: they are derived on demand from the ring (IndicatorProvider),
+ * so a deeper ring costs only its candles and a longer replay per indicator query.
+ * 1s keeps two minutes, 1m one NYSE session (390 min), 5m one, 15m two, 1h five (seven bars a
+ * session), 1d six weeks. Deeper history is the warehouse's job; raise per interval through
+ * `live.depths`: 100 more slots cost 6.8 KB per symbol, 34 MB at 5,000 symbols.
  */
 export const DEFAULT_DEPTHS: Readonly<Record<Interval, number>> = Object.freeze({
-  '1s': 600,
+  '1s': 120,
   '1m': 390,
-  '5m': 156,
-  '15m': 104,
-  '1h': 70,
+  '5m': 78,
+  '15m': 52,
+  '1h': 35,
   '1d': 30,
 });
+
+/**
+ * One served indicator point: `start` plus `value` for single-output indicators, or one key per
+ * output (`macd`, `signal`, `histogram`, ...) for multi-output ones; null during warm-up.
+ */
+export type IndicatorPoint = { start: number } & Record<string, number | null>;
+
+/**
+ * Derives indicator values from the candles the store holds (the pipeline's LiveIndicators
+ * implements it; the store imports no processor). Rings keep no values: the provider keeps, per
+ * series, the indicator state after every candle the ring has evicted, so replaying the ring from
+ * that state gives each held candle's value exactly as it was streamed.
+ */
+export interface IndicatorProvider {
+  /** True when `spec` is maintained for every series from its first candle. */
+  maintains(spec: string): boolean;
+  /** A full ring is about to drop `candle`, its oldest; `candle` is overwritten after the call. */
+  evicted(candle: Candle): void;
+  /**
+   * Values of `specs` (all maintained) at `candles[first..]`, where `candles` is the series' ring
+   * from its oldest candle, oldest first. One point per candle from `first` on.
+   */
+  values(symbol: string, interval: Interval, specs: readonly string[], candles: readonly Candle[], first: number): Record<string, IndicatorPoint[]>;
+}
 
 export interface LiveStoreOptions {
   /** Ring depth per interval; intervals left out keep DEFAULT_DEPTHS. */
   depths?: Partial<Record<Interval, number>>;
+  /** Serves indicator values and hears of every eviction; without it no indicator is served. */
+  indicators?: IndicatorProvider;
 }
 
 export interface RangeQuery {
@@ -51,8 +81,7 @@ export interface LastTick {
 export interface LiveStoreStats {
   symbols: number;
   candles: number;
-  indicatorPoints: number;
-  /** Typed-array bytes held by candle and indicator rings (allocated capacity, not just used). */
+  /** Typed-array bytes held by candle rings (allocated capacity, not just used). */
   approxBytes: number;
 }
 
@@ -66,11 +95,13 @@ export const CANDLE_CHANNELS: Readonly<Record<Interval, string>> = Object.freeze
 export const TICKS_CHANNEL = 'ticks';
 export const KPIS_CHANNEL = 'kpis';
 
+/** Position of each interval in INTERVALS: a symbol's rings are a 6-slot array, smaller than a Map and no hashing per candle. */
+const SLOT: Readonly<Record<Interval, number>> = Object.freeze(Object.fromEntries(INTERVALS.map((iv, i) => [iv, i])) as Record<Interval, number>);
+
 class SymbolState {
   readonly symbol: string;
-  readonly candles: Map<Interval, CandleRing> = new Map();
-  /** Keyed by interval then spec; created on first use since most symbols may have none. */
-  indicators: Map<Interval, Map<string, IndicatorRing>> | null = null;
+  /** Indexed by SLOT; null until the interval's first candle. */
+  readonly rings: (CandleRing | null)[] = [null, null, null, null, null, null];
   lastTrade: TradeEvent | null = null;
   lastQuote: QuoteEvent | null = null;
   kpi: Kpi | null = null;
@@ -80,12 +111,17 @@ class SymbolState {
 }
 
 /**
- * The in-memory serving state behind REST and the stream: recent candles, indicator values,
- * last ticks, KPIs and instruments per symbol. Writers are the processors' sinks (batches);
- * readers are the API. Not thread-shared: everything runs on the event loop.
+ * The in-memory serving state behind REST and the stream: recent candles, last ticks, KPIs and
+ * instruments per symbol, and indicator values through the IndicatorProvider. Writers are the
+ * processors' sinks (batches); readers are the API. Not thread-shared: everything runs on the
+ * event loop.
  */
 export class LiveStore {
   readonly #depths: Readonly<Record<Interval, number>>;
+  readonly #provider: IndicatorProvider | null;
+  readonly #onEvict: ((ring: CandleRing) => void) | null;
+  /** The candle handed to the provider on eviction, reused so evictions allocate nothing. */
+  readonly #evicted: Candle = { symbol: '', interval: '1s', start: 0, end: 0, open: 0, high: 0, low: 0, close: 0, volume: 0, vwap: 0, trades: 0, final: false, rev: 0 };
   readonly #symbols = new Map<string, SymbolState>();
   #instruments = new Map<string, Instrument>();
   #listeners: ChangeListener[] = [];
@@ -101,6 +137,15 @@ export class LiveStore {
       depths[interval] = d;
     }
     this.#depths = Object.freeze(depths);
+    const provider = options.indicators ?? null;
+    this.#provider = provider;
+    this.#onEvict =
+      provider === null
+        ? null
+        : (ring) => {
+            ring.readInto(0, this.#evicted);
+            provider.evicted(this.#evicted);
+          };
   }
 
   get depths(): Readonly<Record<Interval, number>> {
@@ -119,24 +164,16 @@ export class LiveStore {
     const listeners = this.#listeners;
     for (let i = 0; i < candles.length; i++) {
       const c = candles[i] as Candle;
-      const state = this.#state(c.symbol);
-      let ring = state.candles.get(c.interval);
-      if (ring === undefined) {
-        ring = new CandleRing(c.symbol, c.interval, this.#depths[c.interval]);
-        state.candles.set(c.interval, ring);
+      const rings = this.#state(c.symbol).rings;
+      const slot = SLOT[c.interval];
+      let ring = rings[slot] as CandleRing | null;
+      if (ring === null) {
+        ring = new CandleRing(c.symbol, c.interval, this.#depths[c.interval], this.#onEvict);
+        rings[slot] = ring;
       }
       if (ring.upsert(c) === UpsertResult.Dropped) continue;
       const channel = CANDLE_CHANNELS[c.interval];
       for (let l = 0; l < listeners.length; l++) (listeners[l] as ChangeListener)(channel, c.symbol, c);
-    }
-  }
-
-  /** Indicator values are not streamed, so this notifies nobody. */
-  applyIndicators(symbol: string, interval: Interval, spec: string, points: readonly IndicatorInput[]): void {
-    const ring = this.indicatorRing(symbol, interval, spec);
-    for (let i = 0; i < points.length; i++) {
-      const p = points[i] as IndicatorInput;
-      ring.upsert(p.start, p.value);
     }
   }
 
@@ -145,26 +182,6 @@ export class LiveStore {
    * back nor is streamed, so subscribers never see the price jump to an older value.
    * Bars are candles' business and are ignored here.
    */
-  /**
-   * The ring holding one indicator of one series, created on first use. Live producers keep it and
-   * upsert into it directly: no lookups or allocations per value on the hot path.
-   */
-  indicatorRing(symbol: string, interval: Interval, spec: string): IndicatorRing {
-    const state = this.#state(symbol);
-    state.indicators ??= new Map();
-    let bySpec = state.indicators.get(interval);
-    if (bySpec === undefined) {
-      bySpec = new Map();
-      state.indicators.set(interval, bySpec);
-    }
-    let ring = bySpec.get(spec);
-    if (ring === undefined) {
-      ring = new IndicatorRing(this.#depths[interval]);
-      bySpec.set(spec, ring);
-    }
-    return ring;
-  }
-
   applyTicks(events: readonly MarketEvent[]): void {
     const listeners = this.#listeners;
     for (let i = 0; i < events.length; i++) {
@@ -216,8 +233,8 @@ export class LiveStore {
 
   /** Candles oldest first; with `limit`, the newest `limit` within [from, to]. */
   candles(symbol: string, interval: Interval, query: RangeQuery = {}): Candle[] {
-    const ring = this.#symbols.get(symbol)?.candles.get(interval);
-    if (ring === undefined) return [];
+    const ring = this.#ring(symbol, interval);
+    if (ring === null) return [];
     const [lo, hi] = ring.range(query.from ?? -Infinity, query.to ?? Infinity, query.limit ?? Infinity);
     const out: Candle[] = new Array(hi - lo);
     for (let i = lo; i < hi; i++) out[i - lo] = ring.at(i);
@@ -226,25 +243,26 @@ export class LiveStore {
 
   /** The newest candle, or undefined; the stream's subscribe snapshot. */
   latestCandle(symbol: string, interval: Interval): Candle | undefined {
-    const ring = this.#symbols.get(symbol)?.candles.get(interval);
-    return ring === undefined || ring.size === 0 ? undefined : ring.at(ring.size - 1);
+    const ring = this.#ring(symbol, interval);
+    return ring === null || ring.size === 0 ? undefined : ring.at(ring.size - 1);
   }
 
-  /** True when `spec` has a live ring for (symbol, interval). */
-  hasIndicator(symbol: string, interval: Interval, spec: string): boolean {
-    return this.#symbols.get(symbol)?.indicators?.get(interval)?.has(spec) ?? false;
-  }
-
-  /** Points per spec for the specs held live; specs without a live ring are left out. */
+  /**
+   * Points per spec for the specs maintained live (others are left out), one per candle held in
+   * [from, to], the newest `limit` of them, oldest first. Computed on demand by replaying the
+   * ring from the provider's state before its oldest candle: O(depth × specs) per call.
+   */
   indicators(symbol: string, interval: Interval, specs: readonly string[], query: RangeQuery = {}): Record<string, IndicatorPoint[]> {
-    const out: Record<string, IndicatorPoint[]> = {};
-    const bySpec = this.#symbols.get(symbol)?.indicators?.get(interval);
-    if (bySpec === undefined) return out;
-    for (const spec of specs) {
-      const ring = bySpec.get(spec);
-      if (ring !== undefined) out[spec] = ring.query(query.from ?? -Infinity, query.to ?? Infinity, query.limit ?? Infinity);
-    }
-    return out;
+    const provider = this.#provider;
+    const live = provider === null ? [] : specs.filter((spec) => provider.maintains(spec));
+    if (provider === null || live.length === 0) return {};
+    const ring = this.#ring(symbol, interval);
+    if (ring === null) return Object.fromEntries(live.map((spec) => [spec, []]));
+    const [lo, hi] = ring.range(query.from ?? -Infinity, query.to ?? Infinity, query.limit ?? Infinity);
+    // Every candle from the oldest, not just the range: the replay must start where the provider's state ends.
+    const candles: Candle[] = new Array(hi);
+    for (let i = 0; i < hi; i++) candles[i] = ring.at(i);
+    return provider.values(symbol, interval, live, candles, lo);
   }
 
   /** KPIs in the order symbols first appeared. */
@@ -266,22 +284,19 @@ export class LiveStore {
 
   stats(): LiveStoreStats {
     let candles = 0;
-    let indicatorPoints = 0;
     let approxBytes = 0;
     for (const s of this.#symbols.values()) {
-      for (const ring of s.candles.values()) {
+      for (const ring of s.rings) {
+        if (ring === null) continue;
         candles += ring.size;
         approxBytes += ring.bytes;
       }
-      if (s.indicators === null) continue;
-      for (const bySpec of s.indicators.values()) {
-        for (const ring of bySpec.values()) {
-          indicatorPoints += ring.size;
-          approxBytes += ring.bytes;
-        }
-      }
     }
-    return { symbols: this.#symbols.size, candles, indicatorPoints, approxBytes };
+    return { symbols: this.#symbols.size, candles, approxBytes };
+  }
+
+  #ring(symbol: string, interval: Interval): CandleRing | null {
+    return this.#symbols.get(symbol)?.rings[SLOT[interval]] ?? null;
   }
 
   #state(symbol: string): SymbolState {

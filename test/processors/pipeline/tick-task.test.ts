@@ -8,9 +8,8 @@ import { Journal } from '../../../src/log/index.js';
 import type { LogRecord } from '../../../src/log/log.js';
 import { CandleOperator } from '../../../src/processors/candles/index.js';
 import { DedupOperator } from '../../../src/processors/dedup/index.js';
-import { createIndicator } from '../../../src/processors/indicators/index.js';
 import { KpiOperator } from '../../../src/processors/kpis/index.js';
-import { LiveIndicators, TickTask, type TickTaskState } from '../../../src/processors/pipeline/index.js';
+import { TickTask, type TickTaskState } from '../../../src/processors/pipeline/index.js';
 
 const dirs: string[] = [];
 const journals: Journal[] = [];
@@ -53,7 +52,7 @@ interface Outputs {
   late: string[];
 }
 
-async function makeTask(): Promise<{ task: TickTask; outputs: Outputs }> {
+async function makeTask(idleWatermarkMs = Number.POSITIVE_INFINITY): Promise<{ task: TickTask; outputs: Outputs }> {
   const dir = mkdtempSync(join(tmpdir(), 'ss-ticktask-'));
   dirs.push(dir);
   const log = await Journal.open({ dir, fsync: 'never', retentionCheckMs: 0 });
@@ -80,7 +79,6 @@ async function makeTask(): Promise<{ task: TickTask; outputs: Outputs }> {
     dedup: new DedupOperator({ window: 10_000 }),
     candles,
     kpis: new KpiOperator({ sessionOf: (_s, ts) => cal.localDate(ts) }),
-    indicators: new LiveIndicators({ specs: ['ema:5'], create: createIndicator, history: () => [], target: () => ({ upsert: () => undefined }) }),
     live: {
       ticks: () => undefined,
       kpis: () => undefined,
@@ -88,7 +86,7 @@ async function makeTask(): Promise<{ task: TickTask; outputs: Outputs }> {
         for (const c of list) outputs.candles.set(`${c.symbol}|${c.interval}|${c.start}`, { ...c });
       },
     },
-    idleWatermarkMs: Number.POSITIVE_INFINITY,
+    idleWatermarkMs,
   });
   return { task, outputs };
 }
@@ -133,5 +131,23 @@ describe('TickTask', () => {
       expect(finals(restored), `seed ${seed}: a restore at offset ${cut} converges to the uninterrupted candles`).toEqual(finals(whole.outputs.candles));
       expect([...before.outputs.late, ...after.outputs.late], `seed ${seed}: and to the same late events`).toEqual(whole.outputs.late);
     }
+  });
+
+  it('keeps a partition that gets input out of idle watermarks even when its event time crawls', async () => {
+    // A slow replay: each batch advances event time 10 ms while 600 ms of wall time pass, so no
+    // batch crosses a 100 ms grid line for several idle periods. Input is not idleness: the
+    // watermark must stay at the event time seen and no trade may be refused as late.
+    const { task, outputs } = await makeTask(1_000);
+    const t0 = Date.UTC(2026, 0, 6, 14, 30);
+    let now = 0;
+    for (let b = 0; b < 60; b++) {
+      const ts = t0 + b * 10;
+      const e = trade({ symbol: 'AAA', ts, source: 't', id: `s${b}`, price: 100, size: 1 });
+      task.process([{ topic: 'ticks', partition: 0, offset: b, key: e.symbol, value: encodeEvent(e), timestamp: ts, headers: {} }], now);
+      now += 600;
+      task.onTimer(now);
+    }
+    expect(outputs.late, 'trades of a partition that keeps getting input are never late').toEqual([]);
+    expect(task.stats().watermark, 'the watermark stays at the newest 100 ms grid line seen').toBe(t0 + 500);
   });
 });

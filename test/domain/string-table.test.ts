@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { sharedSlice, sharedString } from '../../src/domain/index.js';
+
+describe('string table', () => {
+  it('returns the same string object for equal text and bytes, and always the right text', () => {
+    const a = sharedSlice('{"symbol":"AAPL"}', 11, 15);
+    const b = sharedString(Buffer.from('xxAAPLyy'), 2, 6);
+    expect(a, 'the slice is the text between the bounds').toBe('AAPL');
+    expect(Object.is(a, b) && Object.is(a, sharedSlice('AAPL', 0, 4)), 'equal ASCII strings share one object').toBe(true);
+    // Far more strings than slots: collisions and evictions must never return another string.
+    const wrong: string[] = [];
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 20_000; i++) {
+        const want = `S${i.toString(36)}`;
+        const got = i % 2 === 0 ? sharedSlice(`"${want}"`, 1, want.length + 1) : sharedString(Buffer.from(`"${want}"`), 1, want.length + 1);
+        if (got !== want) wrong.push(`${want} -> ${got}`);
+      }
+    }
+    expect(wrong.slice(0, 5), 'a table slot may be taken by another string, never returned for it').toEqual([]);
+  });
+
+  it('makes non-ASCII and long strings as usual', () => {
+    const utf8 = Buffer.from('giá-€', 'utf8');
+    expect(sharedString(utf8, 0, utf8.length), 'bytes are decoded as UTF-8').toBe('giá-€');
+    expect(sharedSlice('xgiá-€', 1, 6), 'text is sliced as is').toBe('giá-€');
+    const long = 'L'.repeat(40);
+    expect(sharedSlice(long, 0, 40), 'long strings are sliced as is').toBe(long);
+    expect(sharedString(Buffer.from(long), 0, 40), 'long byte strings are decoded as is').toBe(long);
+    expect(sharedSlice('', 0, 0), 'the empty string works too').toBe('');
+  });
+});
