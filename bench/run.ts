@@ -44,7 +44,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
   const e2e = await benchE2e({ ticks: options.quick ? 200_000 : 1_000_000 });
   say('## End to end, one core');
   say('');
-  say(`Parse → validate → journal append (group commit, fsync batch) → dedup → candles at 6 intervals → KPIs → 7 live indicators → live store. ~100-byte JSON trades over 1,000 symbols; event time advances as a ${fmt(FEED_RATE)} ticks/s feed would.`);
+  say(`Parse → validate → journal append (group commit, fsync batch) → dedup → candles at 6 intervals → KPIs → live store rings, with the 7 default indicators maintained (their state takes each bar as the live ring evicts it; values for every held candle are replayed exactly on request, so no indicator work happens per tick). ~100-byte JSON trades over 1,000 symbols; event time advances as a ${fmt(FEED_RATE)} ticks/s feed would.`);
   say('');
   say('| measure | value |');
   say('|---|---|');
@@ -68,7 +68,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
   const mem = benchMemory(options.quick ? 1_000 : 5_000);
   say('## Memory per live symbol');
   say('');
-  say(`${fmt(mem.symbols)} symbols through the whole pipeline, then every interval's ring filled to its default depth with the 7 default indicators live (${fmt(mem.candlesHeld)} candles held).`);
+  say(`${fmt(mem.symbols)} symbols through the whole pipeline, then every interval's ring filled past its default depth (so every series holds indicator state for the 7 default indicators; ${fmt(mem.candlesHeld)} candles held).`);
   say('');
   say('| RSS growth per symbol | heap growth per symbol | total RSS |');
   say('|---:|---:|---:|');
