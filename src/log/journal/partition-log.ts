@@ -326,6 +326,10 @@ export class PartitionLog {
         headers: this.#tailHeaders[slot] ?? NO_HEADERS,
         payload: this.#tailPayload[slot],
       });
+      // The payload goes to the first reader only: holding it until the slot is reused would keep
+      // every tick object alive through young-generation GCs (long scavenge pauses, promotion).
+      // Later readers of the same record decode `value`, as any other consumer does.
+      this.#tailPayload[slot] = undefined;
     }
     return out;
   }
