@@ -1,28 +1,9 @@
-import { INTERVAL_MS, type Candle, type Interval, type Kpi } from '../../src/domain/index.js';
 import type { ApiDeps } from '../../src/api/index.js';
+import type { Kpi } from '../../src/domain/index.js';
 import { LiveStore, type IndicatorProvider } from '../../src/stores/index.js';
+import { T0, candle } from '../fixtures/candles.js';
 
-export const T0 = 1_700_000_000_000;
-
-export function candle(symbol: string, interval: Interval, i: number, over: Partial<Candle> = {}): Candle {
-  const start = T0 + i * INTERVAL_MS[interval];
-  return {
-    symbol,
-    interval,
-    start,
-    end: start + INTERVAL_MS[interval],
-    open: 100 + i,
-    high: 101 + i,
-    low: 99 + i,
-    close: 100.5 + i,
-    volume: 1000 + i,
-    vwap: 100.25 + i,
-    trades: 10 + i,
-    final: true,
-    rev: 0,
-    ...over,
-  };
-}
+export { T0, candle };
 
 export function kpi(symbol: string, last: number, over: Partial<Kpi> = {}): Kpi {
   return { symbol, last, change: 1, changePct: 0.5, open: 100, high: 110, low: 90, volume: 5000, vwap: 101, prevClose: 99, tradesPerSec: 3, ts: T0, ...over };

@@ -1,28 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { INTERVALS, INTERVAL_MS, quote, trade, bar, type Candle, type Interval, type Kpi } from '../../src/domain/index.js';
+import { INTERVALS, quote, trade, bar, type Candle, type Kpi } from '../../src/domain/index.js';
 import { CANDLE_SLOT_BYTES, DEFAULT_DEPTHS, LiveStore, type IndicatorProvider } from '../../src/stores/index.js';
+import { T0, candle } from '../fixtures/candles.js';
 
-const T0 = 1_700_000_000_000;
-
-function candle(symbol: string, interval: Interval, i: number, over: Partial<Candle> = {}): Candle {
-  const start = T0 + i * INTERVAL_MS[interval];
-  return {
-    symbol,
-    interval,
-    start,
-    end: start + INTERVAL_MS[interval],
-    open: 100 + i,
-    high: 101 + i,
-    low: 99 + i,
-    close: 100.5 + i,
-    volume: 1000 + i,
-    vwap: 100.25 + i,
-    trades: 10 + i,
-    final: true,
-    rev: 0,
-    ...over,
-  };
-}
 
 function kpi(symbol: string, last: number): Kpi {
   return { symbol, last, change: 1, changePct: 0.5, open: 100, high: 110, low: 90, volume: 5000, vwap: 101, prevClose: 99, tradesPerSec: 3, ts: T0 };
