@@ -40,6 +40,16 @@ export async function runUp(opts: UpOptions): Promise<void> {
       `  Data       ${config.dataDir}\n` +
       `Press Ctrl-C to stop.\n`,
   );
+  if (config.source === 'simulator' && config.simulator.calendar === 'faithful') {
+    const now = Date.now();
+    const exchanges = [...new Set(platform.store.instruments().map((i) => i.exchange))];
+    for (const ex of exchanges) {
+      const cal = platform.calendarOfExchange(ex);
+      const phase = cal.phaseAt(now);
+      const next = phase === 'regular' ? '' : `, opens ${new Date(cal.nextOpen(now)).toISOString().replace('.000Z', 'Z')}`;
+      process.stdout.write(`  ${ex.padEnd(10)} ${phase}${next}\n`);
+    }
+  }
   const refresh = setInterval(() => void platform.refreshMetrics().catch(() => undefined), 5_000);
   let stopping = false;
   run.done.then(
