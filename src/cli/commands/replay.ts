@@ -35,7 +35,7 @@ export async function runReplay(file: string, opts: ReplayOptions): Promise<void
       process.stdout.write(
         `Replayed ${outcome.records} records${outcome.resumedAt > 0 ? ` (resumed after ${outcome.resumedAt})` : ''}: ` +
           `${s.accepted} accepted, ${s.rejected} rejected${s.rejected > 0 ? ` (${Object.entries(s.rejectsByRule).map(([r, n]) => `${r}: ${n}`).join(', ')}; see topic ticks.dlq)` : ''}; ` +
-          `${live.symbols} symbols live.\n`,
+          `${live.symbols} symbol${live.symbols === 1 ? "" : "s"} live.\n`,
       );
       if (opts.keepRunning && platform.url !== null) {
         process.stdout.write('Still serving; Ctrl-C to stop.\n');

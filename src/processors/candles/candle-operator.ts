@@ -77,6 +77,7 @@ interface SymbolState {
 }
 
 const RANK_1D = INTERVALS.indexOf('1d');
+const MS_PER_DAY = 86_400_000;
 
 /**
  * Event-time OHLCV candles aligned to exchange sessions (ARCHITECTURE.md §2.3, §4).
@@ -313,9 +314,14 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
     return true;
   }
 
-  /** For daily bars: the session day of ts's exchange-local date, whatever the time of day. */
+  /**
+   * For daily bars: the session day of ts's exchange-local date, whatever the time of day. A ts at
+   * exactly UTC midnight is a date without a time (`2024-01-02` in a CSV of daily bars) and means
+   * that date: read as an instant it would fall on the previous evening in New York.
+   */
   #locateDate(s: SymbolState, ts: number): boolean {
-    const day = s.calendar.day(s.calendar.localDate(ts));
+    const date = ts % MS_PER_DAY === 0 ? new Date(ts).toISOString().slice(0, 10) : s.calendar.localDate(ts);
+    const day = s.calendar.day(date);
     if (day === null || day.regular.length === 0) return false;
     // The day bounds now need not match the cached window: forget the window.
     s.winStart = 0;

@@ -144,6 +144,15 @@ describe('CandleOperator aggregation', () => {
     const daily = run(op, [bar({ symbol: 'AAPL', ts: utc('2025-03-11T04:00:00Z'), source: 'b', id: 'b3', interval: '1d', open: 1, high: 2, low: 1, close: 2, volume: 5 })]);
     expect(daily.map((c) => [c.interval, new Date(c.start).toISOString()]), 'a 1d bar stamped at local midnight goes to that date’s session').toEqual([['1d', '2025-03-11T13:30:00.000Z']]);
   });
+
+  it('a daily bar dated without a time (UTC midnight) belongs to that date, in New York and in Ho Chi Minh City', () => {
+    const op = make({ fillGaps: false });
+    const daily = (symbol: string, date: string): Candle[] =>
+      pick(run(op, [bar({ symbol, ts: utc(`${date}T00:00:00Z`), source: 'csv', id: `${symbol}${date}`, interval: '1d', open: 1, high: 2, low: 1, close: 2, volume: 5 })]), '1d');
+    // 2024-01-02T00:00Z is 2024-01-01 19:00 in New York: New Year's Day, a holiday.
+    expect(daily('AAPL', '2024-01-02').map((c) => new Date(c.start).toISOString()), 'the NYSE bar dated 2024-01-02 is that day’s session').toEqual(['2024-01-02T14:30:00.000Z']);
+    expect(daily('FPT', '2024-01-03').map((c) => new Date(c.start).toISOString()), 'the HOSE bar dated 2024-01-03 is that day’s session (09:00 ICT)').toEqual(['2024-01-03T02:00:00.000Z']);
+  });
 });
 
 describe('CandleOperator watermarks and lateness', () => {
