@@ -1,13 +1,16 @@
 /**
  * The latency benchmark's WebSocket client, in its own process so it never competes with the
- * server's event loop. It subscribes to every symbol's ticks and records, for each tick id, when
- * the frame carrying it arrived (epoch ms with sub-ms resolution: timeOrigin + now(), comparable
- * across processes on one machine). On SIGTERM it prints the arrivals as JSON and exits.
+ * server's event loop. It subscribes to every symbol's ticks and records, for each tick, when the
+ * frame carrying it arrived (epoch ms with sub-ms resolution: timeOrigin + now(), comparable
+ * across processes on one machine). Arrival times go into a preallocated typed array indexed by
+ * the tick's sequence number (ids are `L<seq>`), so the client's own garbage collection never
+ * delays a receive and inflates the figure. On SIGTERM it prints [seq, time] pairs and exits.
  */
 import WebSocket from 'ws';
 
 const url = process.argv[2] as string;
-const arrivals: [string, number][] = [];
+const capacity = Number(process.argv[3] ?? 1_000_000);
+const arrivals = new Float64Array(capacity);
 const ws = new WebSocket(url);
 ws.on('open', () => {
   ws.send(JSON.stringify({ type: 'subscribe', symbols: ['*'], channels: ['ticks'] }));
@@ -18,9 +21,14 @@ ws.on('message', (data: Buffer) => {
   const parsed = JSON.parse(data.toString()) as unknown;
   const messages = Array.isArray(parsed) ? parsed : [parsed];
   for (const m of messages as { channel: string; data?: { id?: string } }[]) {
-    if (m.channel === 'ticks' && typeof m.data?.id === 'string') arrivals.push([m.data.id, at]);
+    const id = m.data?.id;
+    if (m.channel !== 'ticks' || typeof id !== 'string' || id.charCodeAt(0) !== 76) continue;
+    const seq = Number(id.slice(1));
+    if (seq >= 0 && seq < capacity && arrivals[seq] === 0) arrivals[seq] = at;
   }
 });
 process.on('SIGTERM', () => {
-  process.stdout.write(`${JSON.stringify(arrivals)}\n`, () => process.exit(0));
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < capacity; i++) if (arrivals[i] !== 0) pairs.push([i, arrivals[i] as number]);
+  process.stdout.write(`${JSON.stringify(pairs)}\n`, () => process.exit(0));
 });

@@ -37,13 +37,16 @@ export async function benchLatency(options: { ratePerSec?: number; seconds?: num
   const dir = mkdtempSync(join(tmpdir(), 'ss-bench-lat-'));
   const config = loadConfig({ env: {}, overrides: { dataDir: dir, port: 0, 'ingest.unknownSymbols': 'accept', 'log.fsync': 'batch' } });
   const platform = await Platform.start({ config, logger: createLogger('silent') });
-  const client = spawn(process.execPath, [join(import.meta.dirname, 'latency-client.js'), `${platform.url?.replace(/^http/, 'ws')}/api/stream`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const expected = Math.ceil(rate * (seconds + warmup)) + rate;
+  const client = spawn(process.execPath, [join(import.meta.dirname, 'latency-client.js'), `${platform.url?.replace(/^http/, 'ws')}/api/stream`, String(expected)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   client.stdout.on('data', (d: Buffer) => (out += d.toString()));
   try {
     while (!out.includes('ready\n')) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 200));
-    const handedAt = new Map<string, number>();
+    const handedAt = new Float64Array(expected);
     const t0 = nowMs();
     const end = t0 + (warmup + seconds) * 1000;
     let seq = 0;
@@ -61,7 +64,7 @@ export async function benchLatency(options: { ratePerSec?: number; seconds?: num
           prices[s] = (prices[s] as number) * (1 + ((seq * 7919) % 11 - 5) * 1e-4);
           const id = `L${seq}`;
           batch.push({ kind: 'trade', symbol: `S${String(s).padStart(4, '0')}`, ts: Math.floor(at), source: 'bench', id, price: Math.round((prices[s] as number) * 100) / 100, size: 100 });
-          if (at - t0 >= warmup * 1000) handedAt.set(id, at);
+          if (at - t0 >= warmup * 1000 && seq < expected) handedAt[seq] = at;
         }
         const p = platform.ingest.write(batch);
         inflight.add(p);
@@ -76,14 +79,16 @@ export async function benchLatency(options: { ratePerSec?: number; seconds?: num
     const done = new Promise<void>((r) => client.on('exit', () => r()));
     client.kill('SIGTERM');
     await done;
-    const arrivals = JSON.parse(out.slice(out.indexOf('ready\n') + 6).trim()) as [string, number][];
+    const arrivals = JSON.parse(out.slice(out.indexOf('ready\n') + 6).trim()) as [number, number][];
     const lat: number[] = [];
-    for (const [id, at] of arrivals) {
-      const h = handedAt.get(id);
-      if (h !== undefined) lat.push(at - h);
+    for (const [seq, at] of arrivals) {
+      const h = handedAt[seq] ?? 0;
+      if (h !== 0) lat.push(at - h);
     }
+    let sent = 0;
+    for (let i = 0; i < handedAt.length; i++) if (handedAt[i] !== 0) sent++;
     lat.sort((a, b) => a - b);
-    return { ratePerSec: rate, seconds, sent: handedAt.size, received: lat.length, p50: quantile(lat, 0.5), p90: quantile(lat, 0.9), p99: quantile(lat, 0.99), max: lat[lat.length - 1] ?? Number.NaN };
+    return { ratePerSec: rate, seconds, sent, received: lat.length, p50: quantile(lat, 0.5), p90: quantile(lat, 0.9), p99: quantile(lat, 0.99), max: lat[lat.length - 1] ?? Number.NaN };
   } finally {
     client.kill('SIGKILL');
     await platform.close();
