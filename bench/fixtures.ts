@@ -1,4 +1,20 @@
 /**
+ * mulberry32: a tiny seeded PRNG (https://gist.github.com/tommyettinger/46a874533244883189143505d203312c)
+ * so benchmarks measure the same data every run and randomized tests replay from the seed they
+ * print on failure (test/fixtures/random.ts re-exports it).
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
  * Realistic ~100-byte JSON trade messages over `symbols` symbols, as a feed handler would receive
  * them, with deterministic prices and sizes (seeded) and event time advancing `stepMs` per message.
  */
@@ -6,15 +22,7 @@ export function tickMessages(count: number, options: { symbols?: number; startTs
   const symbols = options.symbols ?? 1_000;
   const startTs = options.startTs ?? Date.UTC(2026, 0, 5, 14, 30);
   const stepMs = options.stepMs ?? 1;
-  let state = (options.seed ?? 7) >>> 0;
-  const rand = (): number => {
-    // mulberry32
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(options.seed ?? 7);
   const names = Array.from({ length: symbols }, (_, i) => `S${String(i).padStart(4, '0')}`);
   const prices = names.map(() => 20 + rand() * 400);
   const out = new Array<string>(count);

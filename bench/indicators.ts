@@ -16,6 +16,7 @@ import * as ti from 'technicalindicators';
 import * as ts from 'trading-signals';
 import { pathToFileURL } from 'node:url';
 import { type OhlcvBar, createIndicator } from '../src/processors/indicators/index.js';
+import { mulberry32 } from './fixtures.js';
 
 export const BENCH_INDICATORS = ['sma:20', 'ema:20', 'rsi:14', 'macd:12:26:9', 'bbands:20:2', 'atr:14'] as const;
 type BenchSpec = (typeof BENCH_INDICATORS)[number];
@@ -46,14 +47,7 @@ interface Series {
 
 function makeSeries(n: number, seed: number): Series {
   // mulberry32 + Box–Muller: a seeded lognormal walk, so every run measures the same data.
-  let a = seed >>> 0;
-  const rand = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const s: Series = { bars: [], high: [], low: [], close: [] };
   let prev = 100;

@@ -2,6 +2,14 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 type Reading = number | ReadonlyArray<readonly [Readonly<Record<string, string>>, number]>;
 
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** Calls `put` for each sample of a reading: one unlabelled value, or labelled values. */
+function samples(r: Reading, put: (labels: Record<string, string>, value: number) => void): void {
+  if (typeof r === 'number') put(NO_LABELS as Record<string, string>, r);
+  else for (const [labels, v] of r) put(labels as Record<string, string>, v);
+}
+
 /**
  * Prometheus metrics for `GET /metrics`. Components keep plain counters in their `stats()` (no
  * metric calls on hot paths); metrics read them at scrape time. Names are `stockstream_*`, in
@@ -24,9 +32,7 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        const r = read();
-        if (typeof r === 'number') this.inc(r);
-        else for (const [labels, v] of r) this.inc(labels, v);
+        samples(read(), (labels, v) => this.inc(labels, v));
       },
     });
   }
@@ -39,9 +45,7 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        const r = read();
-        if (typeof r === 'number') this.set(r);
-        else for (const [labels, v] of r) this.set(labels, v);
+        samples(read(), (labels, v) => this.set(labels, v));
       },
     });
   }

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { EventReject, parseCanonicalEvent, parseEvent, parseJsonEvent, type ValidationPolicy } from '../../src/domain/index.js';
 import { tickMessages } from '../../bench/fixtures.js';
+import { mulberry32 } from '../fixtures/random.js';
 
 const NOW = Date.UTC(2026, 0, 6, 15, 0);
 const KNOWN = ['AAPL', 'MSFT', 'VNM', 'BRK.B', 'BTC-USD', 'ES=F', '^GSPC', 'X:Y/Z_1'];
@@ -9,17 +10,6 @@ const POLICIES: readonly ValidationPolicy[] = [
   { now: NOW, maxFutureMs: 5_000, maxPastMs: 86_400_000, knownSymbols: new Set(KNOWN) },
   { now: NOW, maxFutureMs: 60_000, maxPastMs: Number.POSITIVE_INFINITY, knownSymbols: null },
 ];
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Messages in the canonical shape, mostly valid, with every kind of value the rules look at. */
 function generator(seed: number) {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { INTERVALS, decodeEvent, type Candle } from '../../src/domain/index.js';
 import { Journal } from '../../src/log/index.js';
+export { mulberry32 } from '../fixtures/random.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'bin', 'stockstream.js');
@@ -11,17 +12,6 @@ export function requireBuild(): void {
   if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) {
     throw new Error('dist/ is missing: run `npm run build` (npm test does) before the integration tests');
   }
-}
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Everything a journal holds that a run is judged by: tick ids (with multiplicity) and final candles. */

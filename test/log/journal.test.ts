@@ -7,6 +7,7 @@ import { Journal, type JournalOptions } from '../../src/log/journal/journal.js';
 import type { Log, LogRecord } from '../../src/log/log.js';
 import { isStockStreamError } from '../../src/shared/errors.js';
 import { logContract } from './log-contract.js';
+import { mulberry32 } from '../fixtures/random.js';
 
 const dirs: string[] = [];
 async function tmpDir(): Promise<string> {
@@ -70,18 +71,6 @@ async function readAll(j: Journal, topic: string, partition: number): Promise<Lo
 }
 
 const value = (i: number, n = 50): Uint8Array => Buffer.from(String(i).padStart(n, '#'));
-
-/** Deterministic PRNG (mulberry32) so a failing randomized run can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('crc32c', () => {
   it('matches the published CRC-32C check values', () => {
@@ -347,7 +336,7 @@ describe('Journal: randomized reads and timestamp seeks against a model', () => 
   const seeds = process.env.SS_SEED ? [Number(process.env.SS_SEED)] : [1, 2, 3, Date.now() % 1_000_000];
   for (const seed of seeds) {
     it(`agrees with an in-memory model (seed ${seed}; rerun with SS_SEED=${seed})`, async () => {
-      const rand = prng(seed);
+      const rand = mulberry32(seed);
       const dir = await tmpDir();
       const opts = { dir, fsync: 'never' as const, segmentBytes: 2048, indexIntervalBytes: 150 };
       let j = await openJournal(opts);

@@ -113,9 +113,9 @@ export class TickTask implements PartitionTask<TickTaskState> {
     // Input came even if it crossed no grid line: the partition is not idle. Without this, a
     // replay whose event time advances less than one step per idleWatermarkMs of wall time (a
     // busy machine) gets idle watermarks dragged ahead by the wall clock, and its later ticks are
-    // all refused as late. Observing the event time already seen moves no watermark, so event-time
-    // decisions stay independent of polling.
-    if (records.length > 0) this.#watermark.observe(this.#watermark.maxEventTime, now);
+    // all refused as late. Activity moves no watermark, so event-time decisions stay independent
+    // of polling.
+    if (records.length > 0) this.#watermark.active(now);
     const kpis: Kpi[] = [];
     this.#o.kpis.processBatch(fresh, kpis);
     this.#o.live.ticks(fresh);

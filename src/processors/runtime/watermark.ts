@@ -31,6 +31,11 @@ export class WatermarkTracker {
     return this.#advance(this.#maxTs - this.#delayMs);
   }
 
+  /** Input arrived at wall time `now`, whatever its event time: the partition is not idle. */
+  active(now: number): void {
+    this.#lastInputAt = now;
+  }
+
   /** Called on the wall-clock timer: advances an idle partition. Returns the new watermark or null. */
   idle(now: number): number | null {
     if (this.#maxTs === Number.NEGATIVE_INFINITY) return null;

@@ -74,13 +74,13 @@ export class ReplayResume {
   }
 
   /** Drops what a previous run already made durable; returns the records still to ingest. */
-  filter(batch: readonly unknown[]): unknown[] {
+  filter(batch: readonly unknown[]): readonly unknown[] {
     let from = 0;
     if (this.#skip > 0) {
       from = Math.min(this.#skip, batch.length);
       this.#skip -= from;
     }
-    const rest = from === 0 ? [...batch] : batch.slice(from);
+    const rest = from === 0 ? batch : batch.slice(from);
     if (this.#inFlightIds.size === 0) return rest;
     return rest.filter((raw) => {
       const id = idOf(raw);

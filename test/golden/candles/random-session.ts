@@ -1,19 +1,8 @@
 import { bar, quote, trade, type Candle, type MarketEvent } from '../../../src/domain/index.js';
+import { mulberry32 } from '../../fixtures/random.js';
 
 /** One call into an operator: a batch of events or a watermark. */
 export type Step = { type: 'batch'; events: MarketEvent[] } | { type: 'watermark'; wm: number };
-
-/** mulberry32: a tiny seeded PRNG so every randomized stream is reproducible from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface SessionSpec {
   seed: number;
@@ -38,7 +27,7 @@ export interface SessionSpec {
 
 /** A deterministic stream of batches and watermarks for the spec. */
 export function generateSession(spec: SessionSpec): Step[] {
-  const r = prng(spec.seed);
+  const r = mulberry32(spec.seed);
   const price = new Map(spec.symbols.map((s, i) => [s, 50 + 40 * i]));
   const steps: Step[] = [];
   let batch: MarketEvent[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { computeIndicators, createIndicator, parseIndicatorSpec, readOhlcvCsv } from '../../../src/processors/indicators/index.js';
 import { isStockStreamError } from '../../../src/shared/errors.js';
-import { testSeed } from './helpers/prng.js';
+import { testSeed } from '../../fixtures/random.js';
 import { randomWalk } from './helpers/series.js';
 import { talibCompute } from './helpers/talib-oracle.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Indicator, type OhlcvBar, createIndicator } from '../../../src/processors/indicators/index.js';
-import { mulberry32, testSeed } from './helpers/prng.js';
+import { mulberry32, testSeed } from '../../fixtures/random.js';
 import { randomWalk } from './helpers/series.js';
 
 /**

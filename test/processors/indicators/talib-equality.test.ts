@@ -3,7 +3,7 @@ import { type OhlcvBar, parseIndicatorSpec } from '../../../src/processors/indic
 import { streamOutputs } from './helpers/run.js';
 import { flatBars, randomWalk } from './helpers/series.js';
 import { closeEnough, talibCompute } from './helpers/talib-oracle.js';
-import { testSeed } from './helpers/prng.js';
+import { testSeed } from '../../fixtures/random.js';
 
 /**
  * The main contract (ARCHITECTURE.md §4 "Indicator"): for every indicator TA-Lib has, the same

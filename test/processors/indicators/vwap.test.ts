@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type OhlcvBar, createIndicator } from '../../../src/processors/indicators/index.js';
-import { testSeed } from './helpers/prng.js';
+import { testSeed } from '../../fixtures/random.js';
 import { randomWalk } from './helpers/series.js';
 import { closeEnough, vwapReference } from './helpers/talib-oracle.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExtremeWindow } from '../../../src/processors/indicators/extreme-window.js';
 import { SmaWindow } from '../../../src/processors/indicators/sma-window.js';
-import { mulberry32, testSeed } from './helpers/prng.js';
+import { mulberry32, testSeed } from '../../fixtures/random.js';
 
 /**
  * The O(1) building blocks against brute force, under random push/undo sequences: `undo` must be

@@ -3,23 +3,13 @@ import type { Candle } from '../../../src/domain/index.js';
 import { computeIndicators, createIndicator } from '../../../src/processors/indicators/index.js';
 import { LiveIndicators } from '../../../src/processors/pipeline/index.js';
 import { LiveStore, type IndicatorPoint } from '../../../src/stores/index.js';
+import { mulberry32 } from '../../fixtures/random.js';
 
 const SPECS = ['sma:5', 'ema:4', 'rsi:3', 'macd:3:6:2', 'bbands:4:2', 'atr:3', 'vwap'];
 const BARS = 300;
 
 /** A new VWAP session every 50 bars, so replays cross session resets. */
 const sessionOf = (c: Pick<Candle, 'start'>): string => String(Math.floor(c.start / 50_000));
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function candle(start: number, rand: () => number, rev = 0): Candle {
   const o = 100 + rand() * 10;

@@ -10,6 +10,7 @@ import { CandleOperator } from '../../../src/processors/candles/index.js';
 import { DedupOperator } from '../../../src/processors/dedup/index.js';
 import { KpiOperator } from '../../../src/processors/kpis/index.js';
 import { TickTask, type TickTaskState } from '../../../src/processors/pipeline/index.js';
+import { mulberry32 } from '../../fixtures/random.js';
 
 const dirs: string[] = [];
 const journals: Journal[] = [];
@@ -17,17 +18,6 @@ afterEach(async () => {
   for (const j of journals.splice(0)) await j.close();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A stream with jitter: most trades in order, some up to 4 s late (some within, some beyond lateness), some duplicated. */
 function stream(seed: number, n: number): LogRecord[] {

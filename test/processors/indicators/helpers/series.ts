@@ -1,5 +1,5 @@
 import type { OhlcvBar } from '../../../../src/processors/indicators/index.js';
-import { gaussian, mulberry32 } from './prng.js';
+import { gaussian, mulberry32 } from '../../../fixtures/random.js';
 
 export interface WalkOptions {
   seed: number;
