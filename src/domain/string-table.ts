@@ -56,3 +56,8 @@ export function sharedString(buf: Buffer, start: number, end: number): string {
   table[slot] = fresh;
   return fresh;
 }
+
+/** `s` itself or an earlier equal string still in the table: one copy per symbol however it arrived. */
+export function shared(s: string): string {
+  return sharedSlice(s, 0, s.length);
+}

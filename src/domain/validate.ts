@@ -1,6 +1,7 @@
 import { parseCanonicalEvent } from './canonical-event.js';
 import { isInterval } from './interval.js';
 import { bar, quote, trade, type MarketEvent } from './market-event.js';
+import { shared } from './string-table.js';
 
 /**
  * Why an event was refused at ingress: the field, the value that came, the rule it broke and what
@@ -104,8 +105,11 @@ export function validateEvent(input: unknown, policy: ValidationPolicy): MarketE
     return new EventReject('(event)', input, 'malformed', `event: expected a JSON object, got ${Array.isArray(input) ? 'an array' : describe(input)}; send one object per event`);
   }
   const o = input as Record<string, unknown>;
-  const symbol = str(o, 'symbol');
-  if (symbol instanceof EventReject) return symbol;
+  const rawSymbol = str(o, 'symbol');
+  if (rawSymbol instanceof EventReject) return rawSymbol;
+  // Objects from adapters carry a fresh string per event; the shared copy keeps one per symbol in
+  // every structure that holds events or keys (log tail, live store, maps keyed by symbol).
+  const symbol = shared(rawSymbol);
   if (!SYMBOL_RE.test(symbol)) {
     return new EventReject('symbol', symbol, 'type', `symbol: expected 1-32 upper-case letters, digits or . - : / ^ = _, got ${describe(symbol)}; normalise the ticker at the source`);
   }
@@ -123,8 +127,9 @@ export function validateEvent(input: unknown, policy: ValidationPolicy): MarketE
   if (ts < policy.now - policy.maxPastMs) {
     return new EventReject('ts', ts, 'past', `ts: ${isoOrNumber(ts)} is more than ${policy.maxPastMs} ms before now; check that ts is in milliseconds, or raise ingest.maxPastMs for history`);
   }
-  const source = str(o, 'source');
-  if (source instanceof EventReject) return source;
+  const rawSource = str(o, 'source');
+  if (rawSource instanceof EventReject) return rawSource;
+  const source = shared(rawSource);
   const id = str(o, 'id');
   if (id instanceof EventReject) return id;
 

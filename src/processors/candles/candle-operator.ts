@@ -11,7 +11,7 @@ import {
 import { StockStreamError } from '../../shared/errors.js';
 import { BaseOperator } from '../runtime/operator.js';
 import { resolveCandleOptions, type CandleOperatorOptions, type ResolvedCandleOptions } from './candle-options.js';
-import { applyToSlot, newSlot, slotFromState, slotState, toCandle, type CandleSlot, type SlotState } from './candle-slot.js';
+import { applyToSlot, newSlot, toCandle, type CandleSlot } from './candle-slot.js';
 
 /** Counters exposed by `stats()` and kept in checkpoints. */
 export interface CandleStats {
@@ -41,16 +41,29 @@ interface Settled {
   readonly close: number;
 }
 
-/** JSON checkpoint of the operator (version 1). */
+/**
+ * Checkpoint of the operator (version 2): columnar, so taking it copies numbers into two typed
+ * arrays instead of building an object per candle (the checkpoint store writes typed arrays as
+ * raw bytes). `slots` holds SLOT_COLUMNS numbers per kept candle, `settled` SETTLED_COLUMNS per
+ * lane with a settled candle; both start with the symbol's index in `symbols` and the interval.
+ */
 export interface CandleCheckpoint {
-  readonly version: 1;
+  readonly version: 2;
   readonly watermark: number | null;
   readonly stats: CandleStats;
-  readonly symbols: readonly {
-    readonly symbol: string;
-    readonly lanes: readonly { readonly interval: Interval; readonly slots: readonly SlotState[]; readonly settled: Settled | null }[];
-  }[];
+  readonly intervals: readonly Interval[];
+  readonly symbols: readonly string[];
+  readonly slots: Float64Array;
+  readonly settled: Float64Array;
 }
+
+/** symbol index, interval index, start, end, wStart, wEnd, flags, open, high, low, close, openTs, closeTs, volume, sumPV, trades, rev */
+const SLOT_COLUMNS = 17;
+/** symbol index, interval index, start, wStart, wEnd, close */
+const SETTLED_COLUMNS = 6;
+const FLAG_REGULAR = 1;
+const FLAG_FINAL = 2;
+const FLAG_FILLED = 4;
 
 /** One (symbol, interval): its kept candles ordered by start (buckets never overlap, so by end too). */
 interface Lane {
@@ -201,41 +214,114 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
   }
 
   override onCheckpoint(): CandleCheckpoint {
-    const symbols: { symbol: string; lanes: { interval: Interval; slots: SlotState[]; settled: Settled | null }[] }[] = [];
-    for (const s of this.#symbols.values()) {
-      symbols.push({
-        symbol: s.symbol,
-        lanes: s.lanes.map((l) => ({ interval: l.interval, slots: l.slots.map(slotState), settled: l.settled === null ? null : { ...l.settled } })),
-      });
+    const symbols: string[] = [];
+    let slotCount = 0;
+    let settledCount = 0;
+    for (const st of this.#symbols.values()) {
+      for (const l of st.lanes) {
+        slotCount += l.slots.length;
+        if (l.settled !== null) settledCount++;
+      }
+    }
+    const slots = new Float64Array(slotCount * SLOT_COLUMNS);
+    const settled = new Float64Array(settledCount * SETTLED_COLUMNS);
+    let p = 0;
+    let q = 0;
+    for (const st of this.#symbols.values()) {
+      const si = symbols.push(st.symbol) - 1;
+      for (const l of st.lanes) {
+        for (const c of l.slots) {
+          slots[p++] = si;
+          slots[p++] = l.rank;
+          slots[p++] = c.start;
+          slots[p++] = c.end;
+          slots[p++] = c.wStart;
+          slots[p++] = c.wEnd;
+          slots[p++] = (c.regular ? FLAG_REGULAR : 0) | (c.final ? FLAG_FINAL : 0) | (c.filled ? FLAG_FILLED : 0);
+          slots[p++] = c.open;
+          slots[p++] = c.high;
+          slots[p++] = c.low;
+          slots[p++] = c.close;
+          slots[p++] = c.openTs;
+          slots[p++] = c.closeTs;
+          slots[p++] = c.volume;
+          slots[p++] = c.sumPV;
+          slots[p++] = c.trades;
+          slots[p++] = c.rev;
+        }
+        const z = l.settled;
+        if (z !== null) {
+          settled[q++] = si;
+          settled[q++] = l.rank;
+          settled[q++] = z.start;
+          settled[q++] = z.wStart;
+          settled[q++] = z.wEnd;
+          settled[q++] = z.close;
+        }
+      }
     }
     return {
-      version: 1,
+      version: 2,
       watermark: Number.isFinite(this.#watermark) ? this.#watermark : null,
       stats: { ...this.#stats },
+      intervals: INTERVALS,
       symbols,
+      slots,
+      settled,
     };
   }
 
   override restore(state: CandleCheckpoint): void {
-    if (state === null || typeof state !== 'object' || state.version !== 1 || !Array.isArray(state.symbols)) {
+    if (
+      state === null ||
+      typeof state !== 'object' ||
+      state.version !== 2 ||
+      !Array.isArray(state.symbols) ||
+      !Array.isArray(state.intervals) ||
+      !(state.slots instanceof Float64Array) ||
+      !(state.settled instanceof Float64Array)
+    ) {
       throw new StockStreamError(
         'SS_PROCESS_STATE',
-        `candles checkpoint: expected {version: 1, symbols: [...]}, got version ${JSON.stringify((state as { version?: unknown } | null)?.version)}; delete the checkpoint to rebuild from the log`,
+        `candles checkpoint: expected {version: 2, symbols, slots: Float64Array, ...}, got version ${JSON.stringify((state as { version?: unknown } | null)?.version)}; delete the checkpoint to rebuild from the log`,
         { context: { operator: this.name } },
       );
     }
     this.#symbols.clear();
     this.#watermark = state.watermark ?? Number.NEGATIVE_INFINITY;
     this.#stats = { ...emptyStats(), ...state.stats };
-    for (const cs of state.symbols) {
-      const s = this.#symbol(cs.symbol);
-      for (const cl of cs.lanes) {
-        // A lane whose interval is no longer configured is dropped: the config changed on purpose.
-        const lane = s.lanes.find((l) => l.interval === cl.interval);
-        if (lane === undefined) continue;
-        for (const ss of cl.slots) lane.slots.push(slotFromState(cs.symbol, cl.interval, ss));
-        lane.settled = cl.settled === null ? null : { ...cl.settled };
+    const lane = (si: number, ii: number): Lane | undefined => {
+      const symbol = state.symbols[si];
+      const interval = state.intervals[ii];
+      if (symbol === undefined || interval === undefined) {
+        throw new StockStreamError('SS_PROCESS_STATE', `candles checkpoint: row refers to symbol ${si} / interval ${ii}, which it does not list; delete the checkpoint to rebuild from the log`);
       }
+      // A lane whose interval is no longer configured is dropped: the config changed on purpose.
+      return this.#symbol(symbol).lanes.find((l) => l.interval === interval);
+    };
+    const sl = state.slots;
+    for (let p = 0; p + SLOT_COLUMNS <= sl.length; p += SLOT_COLUMNS) {
+      const l = lane(sl[p] as number, sl[p + 1] as number);
+      if (l === undefined) continue;
+      const flags = sl[p + 6] as number;
+      const c = newSlot(state.symbols[sl[p] as number] as string, l.interval, sl[p + 2] as number, sl[p + 3] as number, sl[p + 4] as number, sl[p + 5] as number, (flags & FLAG_REGULAR) !== 0, sl[p + 10] as number);
+      c.final = (flags & FLAG_FINAL) !== 0;
+      c.filled = (flags & FLAG_FILLED) !== 0;
+      c.open = sl[p + 7] as number;
+      c.high = sl[p + 8] as number;
+      c.low = sl[p + 9] as number;
+      c.openTs = sl[p + 11] as number;
+      c.closeTs = sl[p + 12] as number;
+      c.volume = sl[p + 13] as number;
+      c.sumPV = sl[p + 14] as number;
+      c.trades = sl[p + 15] as number;
+      c.rev = sl[p + 16] as number;
+      l.slots.push(c);
+    }
+    const se = state.settled;
+    for (let q = 0; q + SETTLED_COLUMNS <= se.length; q += SETTLED_COLUMNS) {
+      const l = lane(se[q] as number, se[q + 1] as number);
+      if (l !== undefined) l.settled = { start: se[q + 2] as number, wStart: se[q + 3] as number, wEnd: se[q + 4] as number, close: se[q + 5] as number };
     }
   }
 

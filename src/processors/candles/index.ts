@@ -1,3 +1,2 @@
 export { CandleOperator, type CandleStats, type CandleCheckpoint } from './candle-operator.js';
 export { type CandleOperatorOptions, type LateInfo } from './candle-options.js';
-export { type SlotState } from './candle-slot.js';

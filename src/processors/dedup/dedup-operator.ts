@@ -1,11 +1,12 @@
 import type { MarketEvent } from '../../domain/index.js';
+import { StockStreamError } from '../../shared/errors.js';
 import { BaseOperator } from '../runtime/operator.js';
 import { IdHashSet, fnv1a, murmurish } from './id-hash-set.js';
 
 export interface DedupState {
-  /** Fingerprints of remembered ids, oldest generation first: base64 of little-endian uint32 pairs. */
-  previous: string;
-  current: string;
+  /** Fingerprints of remembered ids, oldest generation first: (h1, h2) uint32 pairs. */
+  previous: Uint32Array;
+  current: Uint32Array;
   dropped: number;
 }
 
@@ -17,7 +18,7 @@ export interface DedupState {
  * `window` ids it becomes the previous one and the old previous is cleared. So every id is
  * remembered for at least the next `window` distinct ids and at most 2 × `window`, memory is fixed
  * (16 bytes × 4 × window), nothing is retained for the garbage collector, and a checkpoint is two
- * base64 strings.
+ * typed arrays (a memory copy; the checkpoint store writes them as raw bytes).
  */
 export class DedupOperator extends BaseOperator<MarketEvent, MarketEvent, DedupState> {
   readonly name = 'dedup';
@@ -63,27 +64,23 @@ export class DedupOperator extends BaseOperator<MarketEvent, MarketEvent, DedupS
   }
 
   override onCheckpoint(): DedupState {
-    return { previous: toBase64(this.#previous.entries()), current: toBase64(this.#current.entries()), dropped: this.#dropped };
+    return { previous: this.#previous.entries(), current: this.#current.entries(), dropped: this.#dropped };
   }
 
   override restore(state: DedupState): void {
+    if (!(state?.previous instanceof Uint32Array) || !(state.current instanceof Uint32Array) || typeof state.dropped !== 'number') {
+      throw new StockStreamError(
+        'SS_PROCESS_STATE',
+        'dedup checkpoint: expected {previous: Uint32Array, current: Uint32Array, dropped: number}; delete the checkpoint to rebuild from the log',
+        { context: { operator: this.name } },
+      );
+    }
     this.#previous.clear();
     this.#current.clear();
-    const prev = fromBase64(state.previous);
+    const prev = state.previous;
     for (let i = 0; i + 1 < prev.length; i += 2) this.#previous.add(prev[i] as number, prev[i + 1] as number);
-    const cur = fromBase64(state.current);
+    const cur = state.current;
     for (let i = 0; i + 1 < cur.length; i += 2) this.#current.add(cur[i] as number, cur[i + 1] as number);
     this.#dropped = state.dropped;
   }
-}
-
-function toBase64(words: Uint32Array): string {
-  return Buffer.from(words.buffer, words.byteOffset, words.byteLength).toString('base64');
-}
-
-function fromBase64(text: string): Uint32Array {
-  const bytes = Buffer.from(text, 'base64');
-  const words = new Uint32Array(bytes.byteLength >>> 2);
-  for (let i = 0; i < words.length; i++) words[i] = bytes.readUInt32LE(i * 4);
-  return words;
 }

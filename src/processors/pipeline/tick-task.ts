@@ -52,7 +52,8 @@ export interface TickTaskOptions {
 export class TickTask implements PartitionTask<TickTaskState> {
   readonly #o: TickTaskOptions;
   readonly #watermark: WatermarkTracker;
-  readonly #pending: Promise<unknown>[] = [];
+  /** Settles when every output appended so far is durable (rejects if one failed). */
+  #outputs: Promise<void> = Promise.resolve();
   readonly #late: ProducerRecord[] = [];
   #decodeErrors = 0;
 
@@ -142,15 +143,20 @@ export class TickTask implements PartitionTask<TickTaskState> {
         if (list === undefined) finals.set(c.interval, (list = []));
         list.push({ key: c.symbol, partition: this.#o.partition, value: Buffer.from(JSON.stringify(c)), timestamp: c.start });
       }
-      for (const [interval, records] of finals) this.#pending.push(this.#o.log.append(candlesTopic(interval), records));
+      for (const [interval, records] of finals) this.#track(this.#o.log.append(candlesTopic(interval), records));
     }
-    if (this.#late.length > 0) {
-      this.#pending.push(this.#o.log.append(LATE_TOPIC, this.#late.splice(0)));
-    }
+    if (this.#late.length > 0) this.#track(this.#o.log.append(LATE_TOPIC, this.#late.splice(0)));
   }
 
-  async flush(): Promise<void> {
-    while (this.#pending.length > 0) await Promise.all(this.#pending.splice(0));
+  #track(append: Promise<unknown>): void {
+    const outputs = Promise.all([this.#outputs, append]).then(() => undefined);
+    // Marked handled here; the failure still reaches whoever awaits flush() (the checkpoint).
+    outputs.catch(() => undefined);
+    this.#outputs = outputs;
+  }
+
+  flush(): Promise<void> {
+    return this.#outputs;
   }
 
   snapshot(): TickTaskState {

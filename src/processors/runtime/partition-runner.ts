@@ -9,8 +9,12 @@ import type { CheckpointStore } from './checkpoint-store.js';
 export interface PartitionTask<State> {
   process(records: readonly LogRecord[], now: number): void;
   onTimer(now: number): void;
-  /** Resolves once every output produced so far is durable. */
+  /**
+   * Resolves once every output produced before this call is durable; outputs produced later do
+   * not delay it (a checkpoint taken under load must not wait for an idle moment).
+   */
   flush(): Promise<void>;
+  /** A copy of the state that later processing does not change (it is written in the background). */
   snapshot(): State;
   restore(state: State, now: number): void;
   close(): Promise<void>;
@@ -46,8 +50,11 @@ export interface PartitionProgress {
 
 /**
  * Runs a pipeline over every assigned partition of one topic: poll a batch, process it, and at
- * each checkpoint interval wait for outputs to be durable, save operator state with the offsets it
- * covers, then commit those offsets to the group. A restart restores each partition's state and
+ * each checkpoint interval snapshot operator state with the offsets it covers, then (in the
+ * background, while processing goes on) wait for the outputs produced before the snapshot to be
+ * durable, save the checkpoint and commit those offsets to the group. A periodic checkpoint
+ * snapshots one partition per loop turn, so its cost is spread instead of stalling every
+ * partition's input at once (tick-to-client latency, BENCHMARKS.md). A restart restores each partition's state and
  * resumes at its checkpointed offset, so only input since the checkpoint is replayed; outputs are
  * idempotent upserts, so replaying them converges (ARCHITECTURE.md §2.4). A partition without a
  * checkpoint starts from the earliest retained offset, rebuilding its state from the log.
@@ -64,7 +71,11 @@ export class PartitionRunner<State> {
   #processed = 0;
   #batches = 0;
   #failure: unknown = null;
-  #checkpointing: Promise<void> = Promise.resolve();
+  /** Background checkpoint writes, in snapshot order. */
+  #persisting: Promise<void> = Promise.resolve();
+  #persistsInFlight = 0;
+  /** Partitions the current periodic checkpoint round has yet to snapshot. */
+  #round: number[] = [];
 
   constructor(options: PartitionRunnerOptions<State>) {
     this.#o = options;
@@ -119,10 +130,15 @@ export class PartitionRunner<State> {
           lastTimer = now;
           for (const task of this.#tasks.values()) task.onTimer(now);
         }
-        if (now - lastCheckpoint >= this.#o.checkpointIntervalMs) {
+        // A new round starts only when the last one is written: a slow disk delays checkpoints
+        // instead of queueing snapshots without bound.
+        if (this.#round.length === 0 && this.#persistsInFlight === 0 && now - lastCheckpoint >= this.#o.checkpointIntervalMs) {
           lastCheckpoint = now;
-          await this.checkpoint();
+          this.#round = [...this.#tasks.keys()];
         }
+        const partition = this.#round.shift();
+        if (partition !== undefined) this.#snapshot(partition);
+        if (this.#failure !== null) throw this.#failure;
       }
     } catch (err) {
       // Stop here: state and offsets must never diverge. stop() still checkpoints what is consistent.
@@ -152,37 +168,46 @@ export class PartitionRunner<State> {
   }
 
   /**
-   * Flushes outputs, saves every partition's state with its offset, then commits the offsets.
-   * Calls are serialised: the loop's periodic checkpoint and an explicit one never interleave.
+   * Takes one partition's state and offset now, then queues the write: outputs produced before
+   * the snapshot become durable, the checkpoint is saved, the offset committed.
    */
-  checkpoint(): Promise<void> {
-    const next = this.#checkpointing.then(() => this.#checkpointNow());
-    this.#checkpointing = next.catch(() => undefined);
-    return next;
+  #snapshot(partition: number): void {
+    const task = this.#tasks.get(partition);
+    const consumer = this.#consumer;
+    if (task === undefined || consumer === null) return;
+    const offset = this.#next.get(partition) ?? 0;
+    const prev = this.#checkpointed.get(partition);
+    if (prev !== undefined && prev.offset === offset && prev.at > 0) return;
+    const state = task.snapshot();
+    const outputs = task.flush();
+    const at = this.#now();
+    const topic = this.#o.topic;
+    this.#persistsInFlight++;
+    const write = this.#persisting.then(async () => {
+      try {
+        await outputs;
+        await this.#o.checkpoints.save(this.#o.name, { version: 1, topic, partition, offset, state, writtenAt: at });
+        this.#checkpointed.set(partition, { offset, at });
+        await consumer.commit([{ topic, partition, offset }]);
+      } finally {
+        this.#persistsInFlight--;
+      }
+    });
+    // The chain goes on after a failure so later calls settle; the failure itself stops the loop.
+    this.#persisting = write.catch((err: unknown) => {
+      this.#failure ??= err;
+    });
   }
 
-  async #checkpointNow(): Promise<void> {
-    const consumer = this.#consumer;
-    if (consumer === null) return;
-    const commits = [];
-    for (const [partition, task] of this.#tasks) {
-      await task.flush();
-      const offset = this.#next.get(partition) ?? 0;
-      const prev = this.#checkpointed.get(partition);
-      if (prev !== undefined && prev.offset === offset && prev.at > 0) continue;
-      const at = this.#now();
-      await this.#o.checkpoints.save(this.#o.name, {
-        version: 1,
-        topic: this.#o.topic,
-        partition,
-        offset,
-        state: task.snapshot(),
-        writtenAt: at,
-      });
-      this.#checkpointed.set(partition, { offset, at });
-      commits.push({ topic: this.#o.topic, partition, offset });
-    }
-    if (commits.length > 0) await consumer.commit(commits);
+  /**
+   * Snapshots every partition now, then resolves once those checkpoints (and every one queued
+   * before) are saved and committed. Rejects if any of them failed.
+   */
+  async checkpoint(): Promise<void> {
+    this.#round = [];
+    for (const partition of this.#tasks.keys()) this.#snapshot(partition);
+    await this.#persisting;
+    if (this.#failure !== null) throw this.#failure;
   }
 
   /** Resolves when every assigned partition has processed up to `endOffsets` (partition → end). */
@@ -217,6 +242,8 @@ export class PartitionRunner<State> {
     if (this.#consumer === null) return;
     this.#running = false;
     await this.#loop;
+    // A checkpoint already queued may land or not; either way state and offsets agree.
+    await this.#persisting;
     await this.#consumer.close();
     this.#consumer = null;
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bar, calendarFor, quote, trade, type Candle, type Interval, type MarketCalendar, type MarketEvent } from '../../../src/domain/index.js';
 import { CandleOperator, type CandleCheckpoint, type CandleOperatorOptions } from '../../../src/processors/candles/index.js';
+import { viaCheckpointFile } from '../../fixtures/checkpoint.js';
 
 const utc = (iso: string): number => Date.parse(iso);
 const S = 1000;
@@ -291,7 +292,7 @@ describe('CandleOperator checkpoint/restore', () => {
       const split = 1 + ((seed * 7919) % (steps.length - 1));
       const first = new CandleOperator(options);
       for (let i = 0; i < split; i++) apply(first, i);
-      const state = JSON.parse(JSON.stringify(first.onCheckpoint())) as CandleCheckpoint;
+      const state = viaCheckpointFile(first.onCheckpoint()) as CandleCheckpoint;
       const resumed = new CandleOperator(options);
       resumed.restore(state);
       for (let i = split; i < steps.length; i++) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { trade, type MarketEvent } from '../../../src/domain/index.js';
 import { DedupOperator } from '../../../src/processors/dedup/index.js';
+import { viaCheckpointFile } from '../../fixtures/checkpoint.js';
 
 const ev = (id: string): MarketEvent => trade({ symbol: 'AAPL', ts: 1_700_000_000_000, source: 't', id, price: 1, size: 1 });
 
@@ -27,7 +28,7 @@ describe('DedupOperator', () => {
     const a = new DedupOperator({ window: 4 });
     a.processBatch([ev('a'), ev('b'), ev('c')], []);
     const b = new DedupOperator({ window: 4 });
-    b.restore(JSON.parse(JSON.stringify(a.onCheckpoint())));
+    b.restore(viaCheckpointFile(a.onCheckpoint()));
     const out: MarketEvent[] = [];
     b.processBatch([ev('c'), ev('d'), ev('a')], out);
     expect(out.map((e) => e.id), 'ids remembered before the checkpoint are still duplicates after restore').toEqual(['d']);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { trade, type Kpi, type MarketEvent } from '../../../src/domain/index.js';
 import { KpiOperator } from '../../../src/processors/kpis/index.js';
+import { viaCheckpointFile } from '../../fixtures/checkpoint.js';
 
 const DAY = 86_400_000;
 const sessionOf = (_symbol: string, ts: number): string => new Date(ts).toISOString().slice(0, 10);
@@ -43,7 +44,7 @@ describe('KpiOperator', () => {
     const d0 = Date.UTC(2025, 0, 6, 15);
     a.processBatch([t('AAPL', d0, 100), t('VNM', d0, 65_000, 1000)], []);
     const b = new KpiOperator({ sessionOf });
-    b.restore(JSON.parse(JSON.stringify(a.onCheckpoint())));
+    b.restore(viaCheckpointFile(a.onCheckpoint()));
     const next = [t('AAPL', d0 + 5000, 101), t('VNM', d0 + 5000, 65_100)];
     const outA: Kpi[] = [];
     const outB: Kpi[] = [];

@@ -11,6 +11,7 @@ import { DedupOperator } from '../../../src/processors/dedup/index.js';
 import { KpiOperator } from '../../../src/processors/kpis/index.js';
 import { TickTask, type TickTaskState } from '../../../src/processors/pipeline/index.js';
 import { mulberry32 } from '../../fixtures/random.js';
+import { viaCheckpointFile } from '../../fixtures/checkpoint.js';
 
 const dirs: string[] = [];
 const journals: Journal[] = [];
@@ -106,7 +107,7 @@ describe('TickTask', () => {
       const cut = 1 + Math.floor(mulberry32(seed * 7)() * (records.length - 2));
       const before = await makeTask();
       for (const b of splits(mulberry32(seed * 13), records.slice(0, cut))) before.task.process(b, 0);
-      const state = JSON.parse(JSON.stringify(before.task.snapshot())) as TickTaskState;
+      const state = viaCheckpointFile(before.task.snapshot()) as TickTaskState;
       const after = await makeTask();
       after.task.restore(state, 0);
       for (const b of splits(mulberry32(seed * 17), records.slice(cut))) after.task.process(b, 0);

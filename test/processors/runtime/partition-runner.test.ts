@@ -117,6 +117,56 @@ describe('PartitionRunner', () => {
   });
 });
 
+describe('PartitionRunner periodic checkpoints', () => {
+  it('keep processing while a checkpoint is written, and a snapshot waits only for outputs made before it', async () => {
+    const { dir, log } = await setup();
+    let release: () => void = () => undefined;
+    const saveGate = new Promise<void>((r) => (release = r));
+    let saves = 0;
+    // A disk that takes as long as the test wants to write a checkpoint.
+    class SlowStore extends CheckpointStore {
+      override async save<S>(name: string, cp: Parameters<CheckpointStore['save']>[1] & { state: S }): Promise<void> {
+        await saveGate;
+        saves++;
+        return super.save(name, cp);
+      }
+    }
+    const tasks = new Map<number, SumTask>();
+    const r = new PartitionRunner({
+      log,
+      topic: 'in',
+      group: 'g',
+      name: 'sum',
+      checkpoints: new SlowStore(join(dir, 'checkpoints')),
+      checkpointIntervalMs: 1,
+      pollTimeoutMs: 5,
+      createTask: (p) => {
+        const t = new SumTask();
+        tasks.set(p, t);
+        return t;
+      },
+    });
+    await r.start();
+    await appendNumbers(log, 1, 100);
+    await r.waitFor(await ends(log));
+    // The first round is now blocked in save(); input keeps flowing and is processed meanwhile.
+    await appendNumbers(log, 101, 300);
+    await r.waitFor(await ends(log));
+    expect(total(tasks), 'records after the snapshot are processed while its checkpoint is still being written').toBe((300 * 301) / 2);
+    expect(saves, 'no checkpoint has been written yet: the disk is still blocked').toBe(0);
+    release();
+    await r.stop();
+    expect(saves, 'the blocked round and the final checkpoint were written once the disk answered').toBeGreaterThan(0);
+    const again = new Map<number, SumTask>();
+    const r2 = runner(log, dir, again);
+    await r2.start();
+    await r2.waitFor(await ends(log));
+    await r2.stop();
+    expect(total(again), 'the checkpoint written at stop covers everything: the restart replays nothing twice').toBe((300 * 301) / 2);
+    await log.close();
+  });
+});
+
 async function ends(log: Journal): Promise<Map<number, number>> {
   const info = (await log.topics()).find((t) => t.name === 'in');
   return new Map((info?.partitions ?? []).map((p) => [p.partition, p.endOffset]));
