@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApi } from '../api/index.js';
+import { buildApi, type LatencyProbe } from '../api/index.js';
 import { INTERVALS, INTERVAL_MS, type Candle, type ExchangeCode, type Instrument, type Interval } from '../domain/index.js';
 import { calendarFor, type MarketCalendar } from '../domain/calendar/index.js';
 import { Journal } from '../log/index.js';
@@ -52,6 +52,8 @@ export interface PlatformOptions {
   idleWatermarks?: boolean;
   /** Previous session closes known at start (KPI change before a session rolls over). */
   prevCloses?: ReadonlyMap<string, number>;
+  /** Told of every WebSocket data frame written (the latency benchmark). */
+  latencyProbe?: LatencyProbe;
   now?: () => number;
 }
 
@@ -183,7 +185,11 @@ export class Platform {
             metricsContentType: this.metrics.contentType,
             indicatorFallback: indicatorSeries,
             validateIndicatorSpec: (spec: string) => void parseIndicatorSpec(spec),
-            stream: { maxPerSecondPerSymbol: c.stream.maxPerSecondPerSymbol, maxBufferedBytes: c.stream.maxBufferedBytes },
+            stream: {
+              maxPerSecondPerSymbol: c.stream.maxPerSecondPerSymbol,
+              maxBufferedBytes: c.stream.maxBufferedBytes,
+              ...(o.latencyProbe === undefined ? {} : { latencyProbe: o.latencyProbe }),
+            },
             logger: false,
           });
   }

@@ -69,15 +69,25 @@ function setup(options: ConstructorParameters<typeof StreamHub>[1] = {}) {
   const store = new LiveStore();
   const clock = new ManualClock();
   const written: number[] = [];
-  const hub = new StreamHub(store, { clock, latencyProbe: { onFrameWritten: (n) => written.push(n) }, ...options });
+  const items: unknown[][] = [];
+  const hub = new StreamHub(store, {
+    clock,
+    latencyProbe: {
+      onFrameWritten: (n, _at, data) => {
+        written.push(n);
+        items.push([...data]);
+      },
+    },
+    ...options,
+  });
   const socket = new FakeSocket();
   const client = hub.connect(socket);
-  return { store, clock, hub, socket, client, written };
+  return { store, clock, hub, socket, client, written, items };
 }
 
 describe('StreamHub', () => {
   it('sends the current snapshot on subscribe, then deltas batched one frame per flush', () => {
-    const { store, clock, hub, socket, client, written } = setup();
+    const { store, clock, hub, socket, client, written, items } = setup();
     store.applyKpis([kpi('AAPL', 10), kpi('MSFT', 20)]);
     hub.handle(client, { type: 'subscribe', symbols: ['AAPL', 'MSFT', 'NONE'], channels: ['kpis'] });
     expect(socket.frames.length, 'the snapshot goes out at once as one frame').toBe(1);
@@ -89,6 +99,13 @@ describe('StreamHub', () => {
     expect(socket.frames.length, 'one frame per flush per client').toBe(1);
     expect(socket.take(), 'only subscribed symbols are sent, as an array of messages').toEqual(['kpis/AAPL:11', 'kpis/MSFT:21']);
     expect(written, 'the latency probe sees every frame with its message count').toEqual([2, 2]);
+    expect(
+      items.map((f) => f.map((k) => (k as { symbol: string; last: number }).last)),
+      'and the values each frame carried, in frame order (the latency bench matches ticks by them)',
+    ).toEqual([
+      [10, 20],
+      [11, 21],
+    ]);
   });
 
   it('coalesces per (channel, symbol) to the rate limit and sends the latest value when the slot opens', () => {

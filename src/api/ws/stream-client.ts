@@ -46,7 +46,7 @@ export interface ClientContext {
   readonly drainPollMs: number;
   readonly clock: StreamClock;
   readonly counters: StreamCounters;
-  readonly onFrameWritten: ((messages: number, writtenAt: number) => void) | undefined;
+  readonly onFrameWritten: ((messages: number, writtenAt: number, items: readonly unknown[]) => void) | undefined;
   /** Asks the hub to flush this client in its next setImmediate pass (one pass per loop turn). */
   markDue(client: StreamClient): void;
   /** JSON of a data value, cached across clients within one flush pass. */
@@ -205,14 +205,17 @@ export class StreamClient {
     const ctx = this.#ctx;
     let frame = '[';
     let messages = 0;
+    const items: unknown[] | null = ctx.onFrameWritten === undefined ? null : [];
     for (const slot of this.#due) {
       if (slot.prev !== null) {
         frame += (messages === 0 ? '' : ',') + slot.prefix + ctx.serialize(slot.prev) + '}';
         messages++;
+        items?.push(slot.prev);
         slot.prev = null;
       }
       frame += (messages === 0 ? '' : ',') + slot.prefix + ctx.serialize(slot.data) + '}';
       messages++;
+      items?.push(slot.data);
       slot.data = null;
       slot.pending = false;
       slot.lastSent = now;
@@ -221,7 +224,7 @@ export class StreamClient {
     socket.send(frame + ']');
     ctx.counters.framesWritten++;
     ctx.counters.messagesWritten += messages;
-    ctx.onFrameWritten?.(messages, ctx.clock.now());
+    if (items !== null) ctx.onFrameWritten?.(messages, ctx.clock.now(), items);
     if (socket.bufferedAmount > ctx.maxBufferedBytes) this.#block();
   }
 

@@ -4,8 +4,12 @@ import type { ClientMessage } from './client-message.js';
 import { StreamClient, type ClientContext, type StreamClock, type StreamCounters, type StreamSocket } from './stream-client.js';
 
 export interface LatencyProbe {
-  /** Called after each data frame is handed to the socket; `writtenAt` is the hub clock (performance.now() by default). */
-  onFrameWritten?: (messages: number, writtenAt: number) => void;
+  /**
+   * Called after each data frame is handed to the socket; `writtenAt` is the hub clock
+   * (performance.now() by default) and `items` the data values the frame carried, in order (the
+   * latency benchmark matches ticks by id). Only collected when a probe is set.
+   */
+  onFrameWritten?: (messages: number, writtenAt: number, items: readonly unknown[]) => void;
 }
 
 export interface StreamHubOptions {
