@@ -3,8 +3,8 @@ import type { Interval } from './interval.js';
 /**
  * One OHLCV candle, as served by `GET /api/candles` (ARCHITECTURE.md §5).
  * Keyed by (symbol, interval, start). `final` turns true when the event-time watermark passes the
- * bucket end. For the allowed lateness after that, a late event still amends the candle and `rev`
- * grows by one (once per batch that amends it); later events go to the late-events topic.
+ * bucket end. For the allowed lateness after that, each late event still amends the candle and
+ * `rev` grows by one; later events go to the late-events topic.
  */
 export interface Candle {
   symbol: string;
@@ -28,3 +28,4 @@ export interface Candle {
 export function candleKey(c: Pick<Candle, 'symbol' | 'interval' | 'start'>): string {
   return `${c.symbol}|${c.interval}|${c.start}`;
 }
+
