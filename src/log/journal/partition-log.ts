@@ -68,16 +68,12 @@ export class PartitionLog {
    * them without file I/O, CRC checks or decoding. Valid from #tailLow up; records enter when
    * staged and become readable when their flush publishes them (#visibleEnd). Held as parallel
    * arrays of the producer's fields, and made into LogRecords only when read: no object per record
-   * lives across the young-generation GCs while it waits in the tail. A value is kept as its
-   * backing ArrayBuffer (shared by a whole producer batch) plus offset and length, not as the
-   * producer's view: 16,384 views per partition were most of what each scavenge had to copy. Allocated at the first
+   * lives across the young-generation GCs while it waits in the tail. Allocated at the first
    * append, so partitions that never get one in this process (most late, dead-letter and daily
    * candle partitions) cost nothing.
    */
   #tailKey: string[] = [];
-  #tailBuffer: ArrayBufferLike[] = [];
-  #tailOffset = new Uint32Array(0);
-  #tailLength = new Uint32Array(0);
+  #tailValue: Uint8Array[] = [];
   #tailHeaders: (Readonly<Record<string, string>> | undefined)[] = [];
   #tailPayload: unknown[] = [];
   #tailTimestamp = new Float64Array(0);
@@ -92,9 +88,7 @@ export class PartitionLog {
 
   #allocateTail(capacity: number): void {
     this.#tailKey = new Array<string>(capacity);
-    this.#tailBuffer = new Array<ArrayBufferLike>(capacity);
-    this.#tailOffset = new Uint32Array(capacity);
-    this.#tailLength = new Uint32Array(capacity);
+    this.#tailValue = new Array<Uint8Array>(capacity);
     this.#tailHeaders = new Array<Readonly<Record<string, string>> | undefined>(capacity);
     this.#tailPayload = new Array<unknown>(capacity);
     this.#tailTimestamp = new Float64Array(capacity);
@@ -198,10 +192,7 @@ export class PartitionLog {
     if (cap > 0) {
       const slot = offset % cap;
       this.#tailKey[slot] = record.key;
-      const v = record.value;
-      this.#tailBuffer[slot] = v.buffer;
-      this.#tailOffset[slot] = v.byteOffset;
-      this.#tailLength[slot] = v.byteLength;
+      this.#tailValue[slot] = record.value;
       this.#tailHeaders[slot] = record.headers;
       this.#tailPayload[slot] = record.payload;
       this.#tailTimestamp[slot] = timestamp;
@@ -330,7 +321,7 @@ export class PartitionLog {
         partition: this.partition,
         offset: o,
         key: this.#tailKey[slot] as string,
-        value: Buffer.from(this.#tailBuffer[slot] as ArrayBuffer, this.#tailOffset[slot], this.#tailLength[slot]),
+        value: this.#tailValue[slot] as Uint8Array,
         timestamp: this.#tailTimestamp[slot] as number,
         headers: this.#tailHeaders[slot] ?? NO_HEADERS,
         payload: this.#tailPayload[slot],
