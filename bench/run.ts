@@ -55,7 +55,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
   say(`| ingest only (parse, validate, encode, durable append) | ${fmt(e2e.ingestOnlyPerSec)} ticks/s (${(e2e.ingestOnlyPerSec / e2e.jsonParsePerSec).toFixed(2)} × JSON.parse) |`);
   say('');
 
-  const lat = await benchLatency({ seconds: options.quick ? 4 : 10 });
+  const lat = benchLatency({ seconds: options.quick ? 4 : 10 });
   say('## Latency, tick handed to ingest → its WebSocket frame');
   say('');
   say(
