@@ -1,5 +1,6 @@
 import { type Indicator, type OhlcvBar, VALUE_OUTPUTS } from './indicator.js';
-import { nanToNull, readState, stateArrayInto, stateNullableNumber, stateNumber } from './state.js';
+import { nanToNull, readState, stateNullableNumber } from './state.js';
+import { UndoRing } from './undo-ring.js';
 
 /**
  * Commodity channel index, TA-Lib CCI (https://ta-lib.org/functions/#cci, ta_CCI.c):
@@ -18,31 +19,25 @@ export class Cci implements Indicator<number> {
   readonly outputs = VALUE_OUTPUTS;
   readonly warmup: number;
   readonly #n: number;
-  readonly #ring: Float64Array;
-  #count = 0;
-  #pos = 0;
+  readonly #ring: UndoRing;
   #value = Number.NaN;
-  #undoSlot = 0;
 
   constructor(period: number) {
     this.spec = `cci:${period}`;
     this.warmup = period;
     this.#n = period;
-    this.#ring = new Float64Array(period);
+    this.#ring = new UndoRing(period);
   }
 
   update(bar: OhlcvBar): number | null {
     const n = this.#n;
-    const ring = this.#ring;
-    const pos = this.#pos;
     const tp = (bar.high + bar.low + bar.close) / 3;
-    this.#undoSlot = ring[pos] as number;
-    ring[pos] = tp;
-    this.#pos = pos + 1 === n ? 0 : pos + 1;
-    if (++this.#count < n) {
+    this.#ring.push(tp);
+    if (this.#ring.count < n) {
       this.#value = Number.NaN;
       return null;
     }
+    const ring = this.#ring.values;
     let mean = 0;
     for (let j = 0; j < n; j++) mean += ring[j] as number;
     mean /= n;
@@ -55,12 +50,7 @@ export class Cci implements Indicator<number> {
   }
 
   replace(bar: OhlcvBar): number | null {
-    if (this.#count > 0) {
-      this.#count--;
-      const pos = this.#pos === 0 ? this.#n - 1 : this.#pos - 1;
-      this.#pos = pos;
-      this.#ring[pos] = this.#undoSlot;
-    }
+    if (this.#ring.count > 0) this.#ring.undo();
     return this.update(bar);
   }
 
@@ -69,27 +59,16 @@ export class Cci implements Indicator<number> {
   }
 
   get isStable(): boolean {
-    return this.#count >= this.warmup;
+    return this.#ring.count >= this.warmup;
   }
 
   snapshot(): unknown {
-    return {
-      spec: this.spec,
-      count: this.#count,
-      pos: this.#pos,
-      ring: Array.from(this.#ring),
-      value: nanToNull(this.#value),
-      undoSlot: this.#undoSlot,
-    };
+    return { spec: this.spec, ...this.#ring.snapshot(), value: nanToNull(this.#value) };
   }
 
   restore(state: unknown): void {
-    const s = this.spec;
-    const rec = readState(s, state);
-    stateArrayInto(s, rec, 'ring', this.#ring);
-    this.#count = stateNumber(s, rec, 'count');
-    this.#pos = stateNumber(s, rec, 'pos') % this.#n;
-    this.#value = stateNullableNumber(s, rec, 'value');
-    this.#undoSlot = stateNumber(s, rec, 'undoSlot');
+    const rec = readState(this.spec, state);
+    this.#ring.restore(this.spec, rec);
+    this.#value = stateNullableNumber(this.spec, rec, 'value');
   }
 }

@@ -1,5 +1,6 @@
 import { type Indicator, type OhlcvBar, VALUE_OUTPUTS } from './indicator.js';
-import { nanToNull, readState, stateArrayInto, stateNullableNumber, stateNumber } from './state.js';
+import { nanToNull, readState, stateNullableNumber } from './state.js';
+import { UndoRing } from './undo-ring.js';
 
 /**
  * Rate of change of the close in percent, TA-Lib ROC (https://ta-lib.org/functions/#roc,
@@ -10,27 +11,21 @@ export class Roc implements Indicator<number> {
   readonly outputs = VALUE_OUTPUTS;
   readonly warmup: number;
   readonly #n: number;
-  readonly #ring: Float64Array;
-  #count = 0;
-  #pos = 0;
+  readonly #ring: UndoRing;
   #value = Number.NaN;
-  #undoSlot = 0;
 
   constructor(period: number) {
     this.spec = `roc:${period}`;
     this.warmup = period + 1;
     this.#n = period;
-    this.#ring = new Float64Array(period);
+    this.#ring = new UndoRing(period);
   }
 
   update(bar: OhlcvBar): number | null {
     const x = bar.close;
-    const pos = this.#pos;
-    // Before being overwritten, the slot holds the close from exactly `period` bars ago.
-    const old = (this.#undoSlot = this.#ring[pos] as number);
-    this.#ring[pos] = x;
-    this.#pos = pos + 1 === this.#n ? 0 : pos + 1;
-    if (this.#count++ < this.#n) {
+    // The overwritten slot holds the close from exactly `period` bars ago.
+    const old = this.#ring.push(x);
+    if (this.#ring.count <= this.#n) {
       this.#value = Number.NaN;
       return null;
     }
@@ -40,12 +35,7 @@ export class Roc implements Indicator<number> {
   }
 
   replace(bar: OhlcvBar): number | null {
-    if (this.#count > 0) {
-      this.#count--;
-      const pos = this.#pos === 0 ? this.#n - 1 : this.#pos - 1;
-      this.#pos = pos;
-      this.#ring[pos] = this.#undoSlot;
-    }
+    if (this.#ring.count > 0) this.#ring.undo();
     return this.update(bar);
   }
 
@@ -54,27 +44,16 @@ export class Roc implements Indicator<number> {
   }
 
   get isStable(): boolean {
-    return this.#count >= this.warmup;
+    return this.#ring.count >= this.warmup;
   }
 
   snapshot(): unknown {
-    return {
-      spec: this.spec,
-      count: this.#count,
-      pos: this.#pos,
-      ring: Array.from(this.#ring),
-      value: nanToNull(this.#value),
-      undoSlot: this.#undoSlot,
-    };
+    return { spec: this.spec, ...this.#ring.snapshot(), value: nanToNull(this.#value) };
   }
 
   restore(state: unknown): void {
-    const s = this.spec;
-    const rec = readState(s, state);
-    stateArrayInto(s, rec, 'ring', this.#ring);
-    this.#count = stateNumber(s, rec, 'count');
-    this.#pos = stateNumber(s, rec, 'pos') % this.#n;
-    this.#value = stateNullableNumber(s, rec, 'value');
-    this.#undoSlot = stateNumber(s, rec, 'undoSlot');
+    const rec = readState(this.spec, state);
+    this.#ring.restore(this.spec, rec);
+    this.#value = stateNullableNumber(this.spec, rec, 'value');
   }
 }

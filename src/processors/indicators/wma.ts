@@ -1,5 +1,6 @@
 import { type Indicator, type OhlcvBar, VALUE_OUTPUTS } from './indicator.js';
 import { nanToNull, readState, stateArrayInto, stateNullableNumber, stateNumber } from './state.js';
+import { UndoRing } from './undo-ring.js';
 
 /**
  * Linearly weighted moving average of the close, TA-Lib WMA (https://ta-lib.org/functions/#wma,
@@ -13,9 +14,7 @@ export class Wma implements Indicator<number> {
   readonly warmup: number;
   readonly #n: number;
   readonly #divider: number;
-  readonly #ring: Float64Array;
-  #count = 0;
-  #pos = 0;
+  readonly #ring: UndoRing;
   #sum = 0;
   #sub = 0;
   #trailing = 0;
@@ -23,29 +22,23 @@ export class Wma implements Indicator<number> {
   #undoSum = 0;
   #undoSub = 0;
   #undoTrailing = 0;
-  #undoSlot = 0;
 
   constructor(period: number) {
     this.spec = `wma:${period}`;
     this.warmup = period;
     this.#n = period;
     this.#divider = (period * (period + 1)) / 2;
-    this.#ring = new Float64Array(period);
+    this.#ring = new UndoRing(period);
   }
 
   update(bar: OhlcvBar): number | null {
     const x = bar.close;
     const n = this.#n;
-    const ring = this.#ring;
-    const i = this.#count++;
-    let pos = this.#pos;
+    const i = this.#ring.count;
     this.#undoSum = this.#sum;
     this.#undoSub = this.#sub;
     this.#undoTrailing = this.#trailing;
-    this.#undoSlot = ring[pos] as number;
-    ring[pos] = x;
-    pos = pos + 1 === n ? 0 : pos + 1;
-    this.#pos = pos;
+    this.#ring.push(x);
     if (i < n - 1) {
       this.#sub += x;
       this.#sum += x * (i + 1);
@@ -55,7 +48,7 @@ export class Wma implements Indicator<number> {
     let sub = this.#sub + x;
     sub -= this.#trailing;
     const sum = this.#sum + x * n;
-    this.#trailing = ring[pos] as number;
+    this.#trailing = this.#ring.oldest;
     const v = sum / this.#divider;
     this.#sum = sum - sub;
     this.#sub = sub;
@@ -64,11 +57,8 @@ export class Wma implements Indicator<number> {
   }
 
   replace(bar: OhlcvBar): number | null {
-    if (this.#count > 0) {
-      this.#count--;
-      const pos = this.#pos === 0 ? this.#n - 1 : this.#pos - 1;
-      this.#pos = pos;
-      this.#ring[pos] = this.#undoSlot;
+    if (this.#ring.count > 0) {
+      this.#ring.undo();
       this.#sum = this.#undoSum;
       this.#sub = this.#undoSub;
       this.#trailing = this.#undoTrailing;
@@ -81,35 +71,31 @@ export class Wma implements Indicator<number> {
   }
 
   get isStable(): boolean {
-    return this.#count >= this.warmup;
+    return this.#ring.count >= this.warmup;
   }
 
   snapshot(): unknown {
     return {
       spec: this.spec,
-      count: this.#count,
-      pos: this.#pos,
+      ...this.#ring.snapshot(),
       sum: this.#sum,
       sub: this.#sub,
       trailing: this.#trailing,
       value: nanToNull(this.#value),
-      ring: Array.from(this.#ring),
-      undo: [this.#undoSum, this.#undoSub, this.#undoTrailing, this.#undoSlot],
+      undo: [this.#undoSum, this.#undoSub, this.#undoTrailing],
     };
   }
 
   restore(state: unknown): void {
     const s = this.spec;
     const rec = readState(s, state);
-    const undo = new Float64Array(4);
+    const undo = new Float64Array(3);
     stateArrayInto(s, rec, 'undo', undo);
-    stateArrayInto(s, rec, 'ring', this.#ring);
-    this.#count = stateNumber(s, rec, 'count');
-    this.#pos = stateNumber(s, rec, 'pos') % this.#n;
+    this.#ring.restore(s, rec);
     this.#sum = stateNumber(s, rec, 'sum');
     this.#sub = stateNumber(s, rec, 'sub');
     this.#trailing = stateNumber(s, rec, 'trailing');
     this.#value = stateNullableNumber(s, rec, 'value');
-    [this.#undoSum, this.#undoSub, this.#undoTrailing, this.#undoSlot] = undo as unknown as [number, number, number, number];
+    [this.#undoSum, this.#undoSub, this.#undoTrailing] = undo as unknown as [number, number, number];
   }
 }
