@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,14 @@ describe('stockstream CLI', () => {
     expectOneLineFailure(run(['up', '--port', 'abc']), /port must be an integer from 0 to 65535, got "abc"/, 'a bad port');
     expectOneLineFailure(run(['replay', 'x.csv', '--speed', 'fast']), /speed must be a positive number or "max", got "fast"/, 'a bad speed');
     expectOneLineFailure(run(['frobnicate']), /unknown command 'frobnicate'/, 'an unknown command');
+    const damaged = join(work, 'd3');
+    mkdirSync(join(damaged, 'checkpoints'), { recursive: true });
+    writeFileSync(join(damaged, 'checkpoints', 'ticks-p0.ckpt'), 'not a checkpoint');
+    expectOneLineFailure(
+      run(['up', '--port', '0', '--data-dir', damaged]),
+      /ticks-p0\.ckpt: is not a valid checkpoint .*delete it to rebuild state from the log/,
+      'a damaged checkpoint file names the file and the fix',
+    );
   });
 
   it('reports every configuration problem at once and exits before starting', () => {
