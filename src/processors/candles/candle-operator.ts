@@ -11,7 +11,7 @@ import {
 import { StockStreamError } from '../../shared/errors.js';
 import { BaseOperator } from '../runtime/operator.js';
 import { resolveCandleOptions, type CandleOperatorOptions, type ResolvedCandleOptions } from './candle-options.js';
-import { applyToSlot, newSlot, toCandle, type CandleSlot } from './candle-slot.js';
+import { CandleSlot, applyToSlot, toCandle } from './candle-slot.js';
 
 /** Counters exposed by `stats()` and kept in checkpoints. */
 export interface CandleStats {
@@ -116,7 +116,8 @@ const MS_PER_DAY = 86_400_000;
  * close or night, and are never emitted ahead of the watermark. Fills are not re-priced if the
  * candle they copied is amended later. Daily candles are never filled.
  *
- * Output: a batch pushes one copy of each candle it touched, at the end of the batch.
+ * Output: a batch pushes each candle it touched once, at the end of the batch: a copy, or with
+ * `liveOutput` the operator's own slot (see CandleOperatorOptions.liveOutput).
  */
 export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleCheckpoint> {
   readonly name = 'candles';
@@ -304,7 +305,7 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
       const l = lane(sl[p] as number, sl[p + 1] as number);
       if (l === undefined) continue;
       const flags = sl[p + 6] as number;
-      const c = newSlot(state.symbols[sl[p] as number] as string, l.interval, sl[p + 2] as number, sl[p + 3] as number, sl[p + 4] as number, sl[p + 5] as number, (flags & FLAG_REGULAR) !== 0, sl[p + 10] as number);
+      const c = new CandleSlot(state.symbols[sl[p] as number] as string, l.interval, sl[p + 2] as number, sl[p + 3] as number, sl[p + 4] as number, sl[p + 5] as number, (flags & FLAG_REGULAR) !== 0, sl[p + 10] as number);
       c.final = (flags & FLAG_FINAL) !== 0;
       c.filled = (flags & FLAG_FILLED) !== 0;
       c.open = sl[p + 7] as number;
@@ -491,7 +492,7 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
       if (sl.start < start) break;
       at = k;
     }
-    const sl = newSlot(s.symbol, lane.interval, start, end, wStart, wEnd, regular, price);
+    const sl = new CandleSlot(s.symbol, lane.interval, start, end, wStart, wEnd, regular, price);
     sl.final = end <= wm;
     // Queued directly, not through #queue: a candle born final (late but within lateness) is first emitted as rev 0.
     sl.mark = this.#mark;
@@ -510,7 +511,8 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
 
   #flush(out: Candle[]): void {
     const t = this.#touched;
-    for (let i = 0; i < t.length; i++) out.push(toCandle(t[i] as CandleSlot));
+    if (this.#o.liveOutput) for (let i = 0; i < t.length; i++) out.push(t[i] as CandleSlot);
+    else for (let i = 0; i < t.length; i++) out.push(toCandle(t[i] as CandleSlot));
     this.#stats.emitted += t.length;
     t.length = 0;
   }
@@ -574,7 +576,7 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
         continue;
       }
       this.#fillBudget--;
-      const sl = newSlot(symbol, lane.interval, b, bEnd, wStart, wEnd, true, close);
+      const sl = new CandleSlot(symbol, lane.interval, b, bEnd, wStart, wEnd, true, close);
       sl.final = true;
       sl.mark = this.#mark;
       this.#touched.push(sl);

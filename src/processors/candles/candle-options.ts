@@ -28,6 +28,15 @@ export interface CandleOperatorOptions {
    * Default 600 (ten minutes of 1s candles, ten hours of 1m candles).
    */
   maxFillsPerCall?: number;
+  /**
+   * Push the operator's own candle objects instead of a copy per update. Each is a Candle whose
+   * values change in place as later calls amend the same bucket (JSON gives exactly the Candle
+   * fields), so a holder always reads the newest version of that bucket: what the live store
+   * (which copies at once) and the stream hub (which coalesces to the newest anyway) want, and
+   * one object per bucket instead of six per trade. Anything kept as a record of one version
+   * (the log) must copy or serialize it during the call. Default false: independent copies.
+   */
+  liveOutput?: boolean;
 }
 
 export interface ResolvedCandleOptions {
@@ -38,6 +47,7 @@ export interface ResolvedCandleOptions {
   readonly includeExtendedHours: boolean;
   readonly onLate: ((event: MarketEvent, info: LateInfo) => void) | null;
   readonly maxFillsPerCall: number;
+  readonly liveOutput: boolean;
 }
 
 /** Applies defaults and checks ranges once, at construction; throws RangeError naming the option. */
@@ -65,5 +75,6 @@ export function resolveCandleOptions(o: CandleOperatorOptions): ResolvedCandleOp
     includeExtendedHours: o.includeExtendedHours ?? false,
     onLate: o.onLate ?? null,
     maxFillsPerCall,
+    liveOutput: o.liveOutput ?? false,
   };
 }

@@ -2,9 +2,13 @@ import type { Candle, Interval } from '../../domain/index.js';
 
 /**
  * The mutable state of one candle while the operator keeps it (from its first event until the
- * watermark passes end + allowed lateness). Every field is set at creation so V8 keeps one shape.
+ * watermark passes end + allowed lateness). Every field is set in the constructor so V8 keeps one
+ * shape.
+ *
+ * It is also a Candle: `vwap` is derived on read, and `toJSON` gives exactly the Candle fields, so
+ * the operator can hand the slot itself downstream (`liveOutput`) instead of a copy per update.
  */
-export interface CandleSlot {
+export class CandleSlot implements Candle {
   readonly symbol: string;
   readonly interval: Interval;
   readonly start: number;
@@ -31,40 +35,38 @@ export interface CandleSlot {
   filled: boolean;
   /** Id of the last output call that queued this slot, so a batch emits each candle once. */
   mark: number;
-}
 
-export function newSlot(
-  symbol: string,
-  interval: Interval,
-  start: number,
-  end: number,
-  wStart: number,
-  wEnd: number,
-  regular: boolean,
-  price: number,
-): CandleSlot {
-  return {
-    symbol,
-    interval,
-    start,
-    end,
-    wStart,
-    wEnd,
-    regular,
-    open: price,
-    high: price,
-    low: price,
-    close: price,
-    openTs: start,
-    closeTs: start,
-    volume: 0,
-    sumPV: 0,
-    trades: 0,
-    final: false,
-    rev: 0,
-    filled: true,
-    mark: -1,
-  };
+  constructor(symbol: string, interval: Interval, start: number, end: number, wStart: number, wEnd: number, regular: boolean, price: number) {
+    this.symbol = symbol;
+    this.interval = interval;
+    this.start = start;
+    this.end = end;
+    this.wStart = wStart;
+    this.wEnd = wEnd;
+    this.regular = regular;
+    this.open = price;
+    this.high = price;
+    this.low = price;
+    this.close = price;
+    this.openTs = start;
+    this.closeTs = start;
+    this.volume = 0;
+    this.sumPV = 0;
+    this.trades = 0;
+    this.final = false;
+    this.rev = 0;
+    this.filled = true;
+    this.mark = -1;
+  }
+
+  /** A candle without volume reports its close as vwap. */
+  get vwap(): number {
+    return this.volume > 0 ? this.sumPV / this.volume : this.close;
+  }
+
+  toJSON(): Candle {
+    return toCandle(this);
+  }
 }
 
 /**
@@ -100,7 +102,7 @@ export function applyToSlot(s: CandleSlot, ts: number, o: number, h: number, l: 
   s.trades += 1;
 }
 
-/** The immutable copy handed downstream. A candle without volume reports its close as vwap. */
+/** An immutable copy of the slot's current values, with exactly the Candle fields. */
 export function toCandle(s: CandleSlot): Candle {
   return {
     symbol: s.symbol,
@@ -112,7 +114,7 @@ export function toCandle(s: CandleSlot): Candle {
     low: s.low,
     close: s.close,
     volume: s.volume,
-    vwap: s.volume > 0 ? s.sumPV / s.volume : s.close,
+    vwap: s.vwap,
     trades: s.trades,
     final: s.final,
     rev: s.rev,

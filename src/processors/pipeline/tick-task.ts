@@ -19,6 +19,7 @@ export function candlesTopic(interval: Interval): string {
 /** Where live results go: the live store and the stream hub; called once per batch. */
 export interface LiveSink {
   ticks(events: readonly MarketEvent[]): void;
+  /** With the candle operator's liveOutput, these objects change in place later: copy what you keep. */
   candles(candles: readonly Candle[]): void;
   kpis(kpis: readonly Kpi[]): void;
 }

@@ -260,6 +260,58 @@ describe('CandleOperator gap filling', () => {
   });
 });
 
+describe('CandleOperator liveOutput', () => {
+  it('emits the same candles as copies would, read during the call (seeded session)', async () => {
+    const { generateSession } = await import('../../golden/candles/random-session.js');
+    const seeds = process.env['CANDLES_SEED'] ? [Number(process.env['CANDLES_SEED'])] : [21, 22, 23];
+    for (const seed of seeds) {
+      const steps = generateSession({
+        seed,
+        symbols: ['AAPL', 'MSFT', 'BTC-USD', 'FPT'],
+        from: utc('2025-03-04T04:25:00Z'),
+        to: utc('2025-03-04T05:05:00Z'),
+        meanGapMs: 1500,
+        jitterShare: 0.2,
+        lateShare: 0.05,
+        quoteShare: 0.05,
+        barSymbol: 'BTC-USD',
+        watermarkDelayMs: 1000,
+      });
+      const options = { calendarOf: byExchange, allowedLatenessMs: 4000 };
+      const copies = new CandleOperator(options);
+      const live = new CandleOperator({ ...options, liveOutput: true });
+      steps.forEach((s, i) => {
+        const a: Candle[] = [];
+        const b: Candle[] = [];
+        if (s.type === 'batch') {
+          copies.processBatch(s.events, a);
+          live.processBatch(s.events, b);
+        } else {
+          copies.onWatermark(s.wm, a);
+          live.onWatermark(s.wm, b);
+        }
+        // JSON is how the log and the stream read a candle: it must give exactly the Candle fields.
+        expect(JSON.parse(JSON.stringify(b)), `seed ${seed}, call ${i}: live objects must read as the copies`).toEqual(a);
+        expect(b.map((c) => c.vwap), `seed ${seed}, call ${i}: vwap is derived on read like the copy's`).toEqual(a.map((c) => c.vwap));
+      });
+    }
+  });
+
+  it('hands out one object per bucket, updated in place by later calls', () => {
+    const op = make({ intervals: ['1m'], fillGaps: false, liveOutput: true });
+    const base = utc('2025-03-10T14:00:00Z');
+    const first = run(op, [t('AAPL', base + S, 100)])[0] as Candle;
+    const second = run(op, [t('AAPL', base + 2 * S, 104)])[0] as Candle;
+    expect(second, 'the same bucket comes back as the same object').toBe(first);
+    expect([first.high, first.close, first.trades], 'a held reference reads the newest values').toEqual([104, 104, 2]);
+    const next = run(op, [t('AAPL', base + M, 90)])[0] as Candle;
+    expect(next, 'a new bucket is a new object').not.toBe(first);
+    expect(Object.keys(JSON.parse(JSON.stringify(first)) as object).sort(), 'JSON carries the Candle fields only, no operator state').toEqual(
+      ['close', 'end', 'final', 'high', 'interval', 'low', 'open', 'rev', 'start', 'symbol', 'trades', 'volume', 'vwap'],
+    );
+  });
+});
+
 describe('CandleOperator checkpoint/restore', () => {
   it('restoring a checkpoint and replaying the rest equals an uninterrupted run (seeded, random split points)', async () => {
     const { generateSession } = await import('../../golden/candles/random-session.js');
