@@ -21,6 +21,7 @@ import { CheckpointStore, PartitionRunner } from '../processors/runtime/index.js
 import type { Config } from '../shared/config/index.js';
 import { Metrics } from '../shared/metrics.js';
 import type { Logger } from '../shared/logger.js';
+import { BronzeWriter } from '../lakehouse/index.js';
 import { DLQ_TOPIC, IngestWriter, TICKS_TOPIC } from '../sources/ingest/index.js';
 import { defaultUniverse } from '../sources/simulator/index.js';
 import { DEFAULT_DEPTHS, LiveStore } from '../stores/live/index.js';
@@ -72,6 +73,8 @@ export class Platform {
   readonly metrics: Metrics;
   readonly indicators: LiveIndicators;
   readonly api: FastifyInstance | null;
+  /** Lands the log in the lake's bronze layer; null when lake.bronze.enabled is false. */
+  bronze: BronzeWriter | null = null;
   readonly #tasks = new Map<number, TickTask>();
   readonly #candleOps = new Map<number, CandleOperator>();
   readonly #dedupOps = new Map<number, DedupOperator>();
@@ -215,6 +218,16 @@ export class Platform {
       await platform.#ensureTopics();
       await platform.#rebuildLiveState();
       await platform.runner.start();
+      if (c.lake.bronze.enabled) {
+        platform.bronze = await BronzeWriter.open({
+          log,
+          lakeDir: join(dataDir, 'lake'),
+          flushIntervalMs: c.lake.bronze.flushIntervalMs,
+          flushRows: c.lake.bronze.flushRows,
+          logger: o.logger,
+        });
+        platform.bronze.start();
+      }
       if (platform.api !== null && o.serve !== false) {
         const address = await platform.api.listen({ port: c.port, host: c.host });
         platform.#url = address.replace('0.0.0.0', 'localhost').replace('127.0.0.1', 'localhost');
@@ -304,10 +317,22 @@ export class Platform {
         partitions: progress,
       },
       live: { status: 'ok' as const, ...this.store.stats() },
+      ...(this.bronze === null ? {} : { lake: this.#lakeHealth(this.bronze, now) }),
     };
     const statuses = Object.values(components).map((x) => x.status);
     const status = statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'ok';
     return { status, components };
+  }
+
+  /** Degraded while flushes fail or when the last one is three flush intervals old with rows waiting. */
+  #lakeHealth(bronze: BronzeWriter, now: number): { status: 'ok' | 'degraded'; lagMs?: number; detail?: string } & Record<string, unknown> {
+    const s = bronze.stats();
+    const stale = s.buffered > 0 && s.lastFlushAt !== null && now - s.lastFlushAt > 3 * this.config.lake.bronze.flushIntervalMs;
+    return {
+      status: s.lastError !== null || stale ? 'degraded' : 'ok',
+      ...(s.lastFlushAt === null ? { detail: 'no bronze flush yet' } : { lagMs: now - s.lastFlushAt }),
+      ...s,
+    };
   }
 
   #registerMetrics(): void {
@@ -322,6 +347,7 @@ export class Platform {
     m.counter('stockstream_ingest_rejects_total', 'Events refused at ingress (dead-lettered), by rule.', () =>
       Object.entries(this.ingest.stats().rejectsByRule).map(([rule, n]) => [{ rule }, n] as const), ['rule']);
     m.counter('stockstream_processed_records_total', 'Records processed by the tick pipelines.', () => this.runner.stats().processed);
+    m.counter('stockstream_lake_bronze_rows_total', 'Rows written to the lake\'s bronze layer (Parquet), committed.', () => this.bronze?.stats().rowsWritten ?? 0);
     m.counter('stockstream_late_events_total', 'Events later than the allowed lateness (written to ticks.late).', () => this.#lateEvents);
     m.counter('stockstream_duplicate_events_total', 'Events dropped as duplicates by id.', () => {
       let n = 0;
@@ -348,12 +374,13 @@ export class Platform {
     return new Map((info?.partitions ?? []).map((p) => [p.partition, p.endOffset]));
   }
 
-  /** Shuts down in order: API, processing (flush, checkpoint, commit), then the journal. */
+  /** Shuts down in order: API, processing (flush, checkpoint, commit), bronze (flush, commit), then the journal. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.api !== null) await this.api.close();
     await this.runner.stop();
+    await this.bronze?.stop();
     await this.log.close();
   }
 }

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   SS_LOG_CLOSED: { kind: 'internal', retryable: false, summary: 'the log or consumer is already closed' },
   SS_LOG_OFFSET: { kind: 'user', retryable: false, summary: 'an offset is out of range' },
   SS_PROCESS_STATE: { kind: 'external', retryable: false, summary: 'a processor checkpoint cannot be restored (damaged or from another version); the message says which file to delete' },
+  SS_LAKE_IO: { kind: 'external', retryable: true, summary: 'the lake could not write or read its files' },
   SS_INDICATOR_SPEC: { kind: 'user', retryable: false, summary: 'an indicator spec is invalid' },
   SS_API_BAD_REQUEST: { kind: 'user', retryable: false, summary: 'an API request is invalid' },
   SS_API_NOT_FOUND: { kind: 'user', retryable: false, summary: 'an API resource does not exist' },

@@ -114,6 +114,22 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    lake: z
+      .object({
+        bronze: z
+          .object({
+            /** Land the log's ticks and dead letters in Parquet under <dataDir>/lake/bronze. */
+            enabled: z.boolean().default(true),
+            /** Flush buffered rows at least this often (ms). */
+            flushIntervalMs: positiveInt.default(10_000),
+            /** Flush as soon as this many rows are buffered. */
+            flushRows: positiveInt.default(100_000),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     stream: z
       .object({
         maxPerSecondPerSymbol: positiveInt.max(1_000).default(60),

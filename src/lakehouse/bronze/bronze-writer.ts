@@ -1,0 +1,360 @@
+import { DuckDBDataChunk, DuckDBInstance, BIGINT, DOUBLE, INTEGER, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { CommitOffset, Log, LogConsumer, LogRecord } from '../../log/log.js';
+import { StockStreamError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import { BRONZE_TABLES, type BronzeColumnType, type BronzeTable } from './bronze-tables.js';
+
+export interface BronzeWriterOptions {
+  log: Log;
+  /** The lake root; bronze goes to `<lakeDir>/bronze/<table>/date=YYYY-MM-DD/symbol=<S>/`. */
+  lakeDir: string;
+  /** Flush at least this often while rows are buffered (ms). Default 10,000. */
+  flushIntervalMs?: number;
+  /** Flush when this many rows are buffered. Default 100,000. */
+  flushRows?: number;
+  /** Consumer group; default 'lake.bronze'. */
+  group?: string;
+  tables?: readonly BronzeTable[];
+  logger?: Logger;
+  now?: () => number;
+}
+
+export interface BronzeStats {
+  flushes: number;
+  rowsWritten: number;
+  filesWritten: number;
+  /** Rows buffered, not yet in the lake. */
+  buffered: number;
+  /** Wall time of the last successful flush, epoch ms; null before the first. */
+  lastFlushAt: number | null;
+  /** The last flush failure, cleared by the next success. */
+  lastError: string | null;
+}
+
+type Resolved = Required<Omit<BronzeWriterOptions, 'logger'>> & { logger: Logger | null };
+
+/** The log ranges one flush covers: [from, to) per topic partition. Written before any file. */
+interface Intent {
+  ranges: { topic: string; partition: number; from: number; to: number }[];
+}
+
+const INTENT_FILE = 'bronze.intent.json';
+const DUCK_TYPE: Record<BronzeColumnType, DuckDBType> = { VARCHAR, DOUBLE, BIGINT, INTEGER };
+/** DuckDB's vector size: a data chunk holds at most this many rows. */
+const CHUNK_ROWS = 2048;
+
+function lakeError(what: string, err: unknown, context: Record<string, unknown> = {}): StockStreamError {
+  const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  return new StockStreamError('SS_LAKE_IO', `Expected to ${what}, but it failed: ${reason}. Check the disk (space, permissions) under the lake directory; nothing was committed, the next flush retries.`, {
+    cause: err,
+    context,
+  });
+}
+
+async function fsyncPath(p: string): Promise<void> {
+  const h = await fs.open(p, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+/**
+ * Lands every record of the log's `ticks` and `ticks.dlq` topics in Parquet (ARCHITECTURE.md §1,
+ * "lake: bronze"), in micro-batches: every `flushIntervalMs` or `flushRows` rows.
+ *
+ * A flush, in order: (1) durably write an intent naming the log ranges it covers; (2) stage each
+ * (table, partition) with DuckDB `COPY … PARTITION_BY (date, symbol)` into `_staging/` (the
+ * partition columns are written into the files too, so each file stands alone; `date` is the UTC
+ * date of event time); (3) fsync
+ * every file and move it to `bronze/<table>/date=D/symbol=S/<topic>-p<P>-<from>-<to>.parquet`,
+ * then fsync the directories; (4) commit the offsets; (5) delete the intent. File names come from
+ * the offsets, so redoing a flush writes the same files over themselves: after a crash anywhere in
+ * (2)–(5), opening the writer redoes the intent's ranges exactly (read back from the log) before
+ * consuming anything new. Nothing is duplicated and nothing committed is missing.
+ */
+export class BronzeWriter {
+  readonly #o: Resolved;
+  readonly #db: DuckDBInstance;
+  readonly #conn: DuckDBConnection;
+  readonly #consumer: LogConsumer;
+  readonly #byTopic: Map<string, { table: BronzeTable; cols: unknown[][] }>;
+  /** Buffered range per "topic/partition": first offset and next offset. */
+  #ranges = new Map<string, { topic: string; partition: number; from: number; to: number }>();
+  #buffered = 0;
+  #firstBufferedAt = 0;
+  #running: Promise<void> | null = null;
+  #stopping = false;
+  #stats: BronzeStats = { flushes: 0, rowsWritten: 0, filesWritten: 0, buffered: 0, lastFlushAt: null, lastError: null };
+
+  private constructor(o: Resolved, db: DuckDBInstance, conn: DuckDBConnection, consumer: LogConsumer) {
+    this.#o = o;
+    this.#db = db;
+    this.#conn = conn;
+    this.#consumer = consumer;
+    this.#byTopic = new Map(o.tables.map((t) => [t.topic, { table: t, cols: t.columns.map(() => []) }]));
+  }
+
+  /** Opens the writer: recovers an interrupted flush, then is ready to `start()`. */
+  static async open(options: BronzeWriterOptions): Promise<BronzeWriter> {
+    const o: Resolved = {
+      log: options.log,
+      lakeDir: path.resolve(options.lakeDir),
+      flushIntervalMs: options.flushIntervalMs ?? 10_000,
+      flushRows: options.flushRows ?? 100_000,
+      group: options.group ?? 'lake.bronze',
+      tables: options.tables ?? BRONZE_TABLES,
+      logger: options.logger ?? null,
+      now: options.now ?? Date.now,
+    };
+    if (!(o.flushIntervalMs > 0)) throw new RangeError(`lake.bronze.flushIntervalMs: expected a number > 0, got ${o.flushIntervalMs}`);
+    if (!(Number.isInteger(o.flushRows) && o.flushRows > 0)) throw new RangeError(`lake.bronze.flushRows: expected an integer > 0, got ${o.flushRows}`);
+    await fs.mkdir(path.join(o.lakeDir, '_state'), { recursive: true });
+    // Staged files of an interrupted flush are redone from the intent; anything else there is stale.
+    await fs.rm(path.join(o.lakeDir, '_staging'), { recursive: true, force: true });
+    const db = await DuckDBInstance.create(':memory:', { threads: '2' });
+    const conn = await db.connect();
+    for (const t of o.tables) {
+      await conn.run(`CREATE TABLE "stage_${t.name}" (${t.columns.map((c) => `"${c.name}" ${c.type}`).join(', ')})`);
+    }
+    const consumer = await o.log.consumer({ group: o.group, topics: o.tables.map((t) => t.topic), reset: 'earliest' });
+    const w = new BronzeWriter(o, db, conn, consumer);
+    await w.#recover();
+    return w;
+  }
+
+  stats(): BronzeStats {
+    return { ...this.#stats, buffered: this.#buffered };
+  }
+
+  /** Consumes in the background until `stop()`; flush failures are logged and retried. */
+  start(): void {
+    if (this.#running !== null) return;
+    this.#running = this.#loop();
+  }
+
+  /** Flushes what is buffered, commits, and closes the consumer and DuckDB. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#running;
+    this.#running = null;
+    try {
+      await this.flush();
+    } finally {
+      await this.#consumer.close();
+      this.#conn.closeSync();
+      this.#db.closeSync();
+    }
+  }
+
+  /** Consumes everything available now without flushing (tests, backfill). */
+  async drain(): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const records = await this.#consumer.poll({ maxRecords: 10_000, timeoutMs: 0 });
+      if (records.length === 0) return n;
+      this.#add(records);
+      n += records.length;
+    }
+  }
+
+  /** Writes the buffered rows to the lake and commits their offsets. Returns the files written. */
+  async flush(): Promise<number> {
+    if (this.#buffered === 0) return 0;
+    const intent: Intent = { ranges: [...this.#ranges.values()] };
+    const files = await this.#write(intent);
+    this.#reset();
+    return files;
+  }
+
+  async #loop(): Promise<void> {
+    let backoff = 0;
+    let failures = 0;
+    while (!this.#stopping) {
+      try {
+        const records = await this.#consumer.poll({ maxRecords: 10_000, timeoutMs: 200 });
+        this.#add(records);
+        const due = this.#buffered >= this.#o.flushRows || (this.#buffered > 0 && this.#o.now() - this.#firstBufferedAt >= this.#o.flushIntervalMs);
+        if (due && (backoff === 0 || this.#o.now() >= backoff)) {
+          await this.flush();
+          backoff = 0;
+          failures = 0;
+        }
+      } catch (err) {
+        // Rows stay buffered and uncommitted; the next attempt rewrites the same files.
+        this.#stats.lastError = err instanceof Error ? err.message : String(err);
+        this.#o.logger?.error({ err }, 'bronze flush failed; retrying');
+        backoff = this.#o.now() + Math.min(30_000, 1000 * 2 ** Math.min(5, failures++));
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  #add(records: readonly LogRecord[]): void {
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as LogRecord;
+      const dest = this.#byTopic.get(r.topic);
+      if (dest === undefined) continue;
+      dest.table.addRow(r, dest.cols);
+      const key = `${r.topic}/${r.partition}`;
+      const range = this.#ranges.get(key);
+      if (range === undefined) this.#ranges.set(key, { topic: r.topic, partition: r.partition, from: r.offset, to: r.offset + 1 });
+      else range.to = r.offset + 1;
+      if (this.#buffered++ === 0) this.#firstBufferedAt = this.#o.now();
+    }
+  }
+
+  #reset(): void {
+    for (const d of this.#byTopic.values()) for (const c of d.cols) c.length = 0;
+    this.#ranges = new Map();
+    this.#buffered = 0;
+  }
+
+  async #recover(): Promise<void> {
+    let intent: Intent;
+    try {
+      intent = JSON.parse(await fs.readFile(this.#intentPath(), 'utf8')) as Intent;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw lakeError(`read the bronze intent ${this.#intentPath()}`, err);
+    }
+    // Re-read exactly the ranges the interrupted flush covered, so it writes the same files.
+    for (const r of intent.ranges) {
+      for (let at = r.from; at < r.to; ) {
+        const records = await this.#o.log.read({ topic: r.topic, partition: r.partition }, at, Math.min(10_000, r.to - at));
+        if (records.length === 0) break;
+        this.#add(records.filter((x) => x.offset < r.to));
+        at = (records[records.length - 1] as LogRecord).offset + 1;
+      }
+    }
+    this.#o.logger?.warn({ ranges: intent.ranges }, 'bronze: redoing a flush interrupted by a crash');
+    await this.#write(intent);
+    this.#reset();
+    for (const r of intent.ranges) await this.#consumer.seek({ topic: r.topic, partition: r.partition }, { offset: r.to });
+  }
+
+  #intentPath(): string {
+    return path.join(this.#o.lakeDir, '_state', INTENT_FILE);
+  }
+
+  async #write(intent: Intent): Promise<number> {
+    const lake = this.#o.lakeDir;
+    const intentPath = this.#intentPath();
+    try {
+      const tmp = `${intentPath}.tmp`;
+      await fs.writeFile(tmp, JSON.stringify(intent));
+      await fsyncPath(tmp);
+      await fs.rename(tmp, intentPath);
+      await fsyncPath(path.dirname(intentPath));
+    } catch (err) {
+      throw lakeError(`write the bronze intent ${intentPath}`, err);
+    }
+    let files = 0;
+    let rows = 0;
+    const dirs = new Set<string>();
+    for (const { table, cols } of this.#byTopic.values()) {
+      const n = (cols[0] as unknown[]).length;
+      if (n === 0) continue;
+      rows += n;
+      await this.#stage(table, cols, n);
+      for (const r of intent.ranges) {
+        if (r.topic !== table.topic) continue;
+        const staging = path.join(lake, '_staging', table.name, `p${r.partition}`);
+        const name = `${r.topic}-p${r.partition}-${r.from}-${r.to - 1}.parquet`;
+        try {
+          await fs.mkdir(path.dirname(staging), { recursive: true });
+          await this.#conn.run(
+            `COPY (SELECT *, CAST(make_timestamp("${table.dateColumn}" * 1000) AS DATE) AS date FROM "stage_${table.name}" WHERE log_partition = ${r.partition} ORDER BY log_offset) ` +
+              `TO '${staging.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (date, symbol), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE, FILENAME_PATTERN 'part_{i}')`,
+          );
+        } catch (err) {
+          throw lakeError(`write Parquet for bronze.${table.name} partition ${r.partition} under ${staging}`, err, { table: table.name });
+        }
+        files += await this.#move(staging, path.join(lake, 'bronze', table.name), name, dirs);
+      }
+      await this.#conn.run(`DELETE FROM "stage_${table.name}"`);
+    }
+    try {
+      for (const d of dirs) await fsyncPath(d);
+    } catch (err) {
+      throw lakeError('fsync the bronze directories', err);
+    }
+    const offsets: CommitOffset[] = intent.ranges.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.to }));
+    await this.#consumer.commit(offsets);
+    await fs.rm(intentPath, { force: true });
+    await fs.rm(path.join(lake, '_staging'), { recursive: true, force: true });
+    this.#stats.flushes++;
+    this.#stats.rowsWritten += rows;
+    this.#stats.filesWritten += files;
+    this.#stats.lastFlushAt = this.#o.now();
+    this.#stats.lastError = null;
+    return files;
+  }
+
+  /** Loads the buffered columns into the staging table, in data chunks of CHUNK_ROWS. */
+  async #stage(table: BronzeTable, cols: unknown[][], n: number): Promise<void> {
+    const types = table.columns.map((c) => DUCK_TYPE[c.type]);
+    const appender = await this.#conn.createAppender(`stage_${table.name}`);
+    const chunk = DuckDBDataChunk.create(types, CHUNK_ROWS);
+    for (let start = 0; start < n; start += CHUNK_ROWS) {
+      const m = Math.min(CHUNK_ROWS, n - start);
+      chunk.rowCount = m;
+      table.columns.forEach((c, ci) => {
+        const src = cols[ci] as unknown[];
+        const values: DuckDBValue[] = new Array(m);
+        if (c.type === 'BIGINT') for (let i = 0; i < m; i++) values[i] = src[start + i] === null ? null : BigInt(src[start + i] as number);
+        else for (let i = 0; i < m; i++) values[i] = src[start + i] as DuckDBValue;
+        chunk.setColumnValues(ci, values);
+      });
+      appender.appendDataChunk(chunk);
+    }
+    appender.flushSync();
+    appender.closeSync();
+  }
+
+  /**
+   * Moves staged `date=D/symbol=S/part_0.parquet` files to their final names; returns how many.
+   * DuckDB percent-encodes partition values (BTC/USD → symbol=BTC%2FUSD) and decodes them on read.
+   */
+  async #move(staging: string, tableDir: string, name: string, dirs: Set<string>): Promise<number> {
+    let moved = 0;
+    let dates: string[];
+    try {
+      dates = await fs.readdir(staging);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw lakeError(`list staged files in ${staging}`, err);
+    }
+    try {
+      for (const date of dates) {
+        for (const sym of await fs.readdir(path.join(staging, date))) {
+          const from = path.join(staging, date, sym);
+          const parts = (await fs.readdir(from)).filter((f) => f.endsWith('.parquet')).sort();
+          const destDir = path.join(tableDir, date, sym);
+          const existed = await fs.stat(destDir).then(
+            () => true,
+            () => false,
+          );
+          await fs.mkdir(destDir, { recursive: true });
+          if (!existed) {
+            dirs.add(path.dirname(destDir));
+            dirs.add(path.dirname(path.dirname(destDir)));
+          }
+          for (let i = 0; i < parts.length; i++) {
+            const file = path.join(from, parts[i] as string);
+            await fsyncPath(file);
+            await fs.rename(file, path.join(destDir, parts.length === 1 ? name : name.replace(/\.parquet$/, `-${i}.parquet`)));
+            moved++;
+          }
+          dirs.add(destDir);
+        }
+      }
+    } catch (err) {
+      throw lakeError(`move staged Parquet files into ${tableDir}`, err);
+    }
+    return moved;
+  }
+}
