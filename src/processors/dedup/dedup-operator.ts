@@ -26,6 +26,13 @@ export class DedupOperator extends BaseOperator<MarketEvent, MarketEvent, DedupS
   #current: IdHashSet;
   #previous: IdHashSet;
   #dropped = 0;
+  /**
+   * The previous generation's entries as of its last checkpoint. That generation never changes
+   * until the next rotation, so checkpoints reuse the array instead of scanning its table again
+   * (the scan was ~1 ms per generation on the event loop). Immutable once made: the checkpoint
+   * store may still be writing it in the background.
+   */
+  #previousEntries: Uint32Array | null = null;
   readonly #onDuplicate: ((event: MarketEvent) => void) | undefined;
 
   constructor(options: { window: number; onDuplicate?: (event: MarketEvent) => void }) {
@@ -61,10 +68,12 @@ export class DedupOperator extends BaseOperator<MarketEvent, MarketEvent, DedupS
     this.#previous = this.#current;
     old.clear();
     this.#current = old;
+    this.#previousEntries = null;
   }
 
   override onCheckpoint(): DedupState {
-    return { previous: this.#previous.entries(), current: this.#current.entries(), dropped: this.#dropped };
+    this.#previousEntries ??= this.#previous.entries();
+    return { previous: this.#previousEntries, current: this.#current.entries(), dropped: this.#dropped };
   }
 
   override restore(state: DedupState): void {
@@ -77,6 +86,7 @@ export class DedupOperator extends BaseOperator<MarketEvent, MarketEvent, DedupS
     }
     this.#previous.clear();
     this.#current.clear();
+    this.#previousEntries = null;
     const prev = state.previous;
     for (let i = 0; i + 1 < prev.length; i += 2) this.#previous.add(prev[i] as number, prev[i + 1] as number);
     const cur = state.current;

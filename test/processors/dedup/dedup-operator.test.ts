@@ -33,4 +33,22 @@ describe('DedupOperator', () => {
     b.processBatch([ev('c'), ev('d'), ev('a')], out);
     expect(out.map((e) => e.id), 'ids remembered before the checkpoint are still duplicates after restore').toEqual(['d']);
   });
+
+  it('reuses the unchanged previous generation across checkpoints and rebuilds it after a rotation', () => {
+    const op = new DedupOperator({ window: 3 });
+    op.processBatch([ev('a'), ev('b'), ev('c'), ev('d')], []);
+    const first = op.onCheckpoint();
+    op.processBatch([ev('e')], []);
+    const second = op.onCheckpoint();
+    expect(second.previous, 'no rotation in between: the same immutable array, no second scan').toBe(first.previous);
+    expect(Array.from(first.previous).length, 'the previous generation holds a, b, c: three fingerprint pairs').toBe(6);
+    op.processBatch([ev('f'), ev('g')], []);
+    const third = op.onCheckpoint();
+    expect(third.previous, 'a rotation made {d, e, f} the previous generation: a new array').not.toBe(first.previous);
+    const restored = new DedupOperator({ window: 3 });
+    restored.restore(viaCheckpointFile(third));
+    const out: MarketEvent[] = [];
+    restored.processBatch([ev('d'), ev('g'), ev('a'), ev('h')], out);
+    expect(out.map((e) => e.id), 'd (previous) and g (current) are remembered; a was forgotten two generations ago').toEqual(['a', 'h']);
+  });
 });
