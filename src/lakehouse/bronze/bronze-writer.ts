@@ -1,6 +1,7 @@
 import { DuckDBDataChunk, DuckDBInstance, BIGINT, DOUBLE, INTEGER, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../../log/journal/fs-io.js';
 import type { CommitOffset, Log, LogConsumer, LogRecord } from '../../log/log.js';
 import { StockStreamError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
@@ -244,11 +245,7 @@ export class BronzeWriter {
     const lake = this.#o.lakeDir;
     const intentPath = this.#intentPath();
     try {
-      const tmp = `${intentPath}.tmp`;
-      await fs.writeFile(tmp, JSON.stringify(intent));
-      await fsyncPath(tmp);
-      await fs.rename(tmp, intentPath);
-      await fsyncPath(path.dirname(intentPath));
+      await writeFileAtomic(intentPath, JSON.stringify(intent), true);
     } catch (err) {
       throw lakeError(`write the bronze intent ${intentPath}`, err);
     }
@@ -334,15 +331,10 @@ export class BronzeWriter {
           const from = path.join(staging, date, sym);
           const parts = (await fs.readdir(from)).filter((f) => f.endsWith('.parquet')).sort();
           const destDir = path.join(tableDir, date, sym);
-          const existed = await fs.stat(destDir).then(
-            () => true,
-            () => false,
-          );
           await fs.mkdir(destDir, { recursive: true });
-          if (!existed) {
-            dirs.add(path.dirname(destDir));
-            dirs.add(path.dirname(path.dirname(destDir)));
-          }
+          // The new names, and any directories just created, are durable once their parents are synced.
+          dirs.add(path.dirname(destDir));
+          dirs.add(tableDir);
           for (let i = 0; i < parts.length; i++) {
             const file = path.join(from, parts[i] as string);
             await fsyncPath(file);
