@@ -1,2 +1,17 @@
 export { BronzeWriter, type BronzeWriterOptions, type BronzeStats } from './bronze/bronze-writer.js';
 export { BRONZE_TABLES, TICKS_TABLE, REJECTS_TABLE, type BronzeTable, type BronzeColumn, type BronzeColumnType } from './bronze/bronze-tables.js';
+export { LakeDatabase, LAKE_SCHEMAS, type LakeDatabaseOptions, type LakeFile } from './catalog/lake-database.js';
+export { SqlQueryService, DEFAULT_SQL_LIMITS, type SqlLimits, type SqlResult, type SqlColumn } from './query/sql-query.js';
+export { loadModelProject, selectModels, MODEL_LAYERS, type Model, type ModelProject, type ModelConfig, type ModelLayer, type ColumnTest } from './models/model-project.js';
+export {
+  ModelRunner,
+  DEFAULT_MODEL_VARS,
+  type ModelRunnerOptions,
+  type ModelRunResult,
+  type ModelRunRecord,
+  type RunOptions,
+  type TsModelOperator,
+  type TsModelRun,
+} from './models/model-runner.js';
+export { indicatorsModel, indicatorColumn } from './models/indicators-model.js';
+export { type LakeReferenceData } from './models/reference-data.js';

@@ -5,6 +5,7 @@ import { writeFileAtomic } from '../../log/journal/fs-io.js';
 import type { CommitOffset, Log, LogConsumer, LogRecord } from '../../log/log.js';
 import { StockStreamError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import type { LakeFile } from '../catalog/lake-database.js';
 import { BRONZE_TABLES, type BronzeColumnType, type BronzeTable } from './bronze-tables.js';
 
 export interface BronzeWriterOptions {
@@ -18,6 +19,12 @@ export interface BronzeWriterOptions {
   /** Consumer group; default 'lake.bronze'. */
   group?: string;
   tables?: readonly BronzeTable[];
+  /**
+   * Called with every file of a flush once all are durably in place, before the offsets are
+   * committed (the lake catalog records them here). A redone flush calls it again with the same
+   * files. If it throws, the flush fails and is retried.
+   */
+  onCommit?: (files: readonly LakeFile[]) => Promise<void>;
   logger?: Logger;
   now?: () => number;
 }
@@ -34,7 +41,7 @@ export interface BronzeStats {
   lastError: string | null;
 }
 
-type Resolved = Required<Omit<BronzeWriterOptions, 'logger'>> & { logger: Logger | null };
+type Resolved = Required<Omit<BronzeWriterOptions, 'logger' | 'onCommit'>> & { logger: Logger | null; onCommit: BronzeWriterOptions['onCommit'] | null };
 
 /** The log ranges one flush covers: [from, to) per topic partition. Written before any file. */
 interface Intent {
@@ -109,6 +116,7 @@ export class BronzeWriter {
       group: options.group ?? 'lake.bronze',
       tables: options.tables ?? BRONZE_TABLES,
       logger: options.logger ?? null,
+      onCommit: options.onCommit ?? null,
       now: options.now ?? Date.now,
     };
     if (!(o.flushIntervalMs > 0)) throw new RangeError(`lake.bronze.flushIntervalMs: expected a number > 0, got ${o.flushIntervalMs}`);
@@ -249,9 +257,9 @@ export class BronzeWriter {
     } catch (err) {
       throw lakeError(`write the bronze intent ${intentPath}`, err);
     }
-    let files = 0;
     let rows = 0;
     const dirs = new Set<string>();
+    const committed: LakeFile[] = [];
     for (const { table, cols } of this.#byTopic.values()) {
       const n = (cols[0] as unknown[]).length;
       if (n === 0) continue;
@@ -261,7 +269,9 @@ export class BronzeWriter {
         if (r.topic !== table.topic) continue;
         const staging = path.join(lake, '_staging', table.name, `p${r.partition}`);
         const name = `${r.topic}-p${r.partition}-${r.from}-${r.to - 1}.parquet`;
+        let groups: Map<string, { rows: number; minTs: number; maxTs: number }>;
         try {
+          groups = await this.#groupStats(table, r.partition);
           await fs.mkdir(path.dirname(staging), { recursive: true });
           await this.#conn.run(
             `COPY (SELECT *, CAST(make_timestamp("${table.dateColumn}" * 1000) AS DATE) AS date FROM "stage_${table.name}" WHERE log_partition = ${r.partition} ORDER BY log_offset) ` +
@@ -270,7 +280,8 @@ export class BronzeWriter {
         } catch (err) {
           throw lakeError(`write Parquet for bronze.${table.name} partition ${r.partition} under ${staging}`, err, { table: table.name });
         }
-        files += await this.#move(staging, path.join(lake, 'bronze', table.name), name, dirs);
+        const base = { layer: 'bronze' as const, table: table.name, topic: r.topic, partition: r.partition, firstOffset: r.from, lastOffset: r.to - 1 };
+        await this.#move(table, staging, path.join(lake, 'bronze', table.name), name, dirs, base, groups, committed);
       }
       await this.#conn.run(`DELETE FROM "stage_${table.name}"`);
     }
@@ -279,16 +290,18 @@ export class BronzeWriter {
     } catch (err) {
       throw lakeError('fsync the bronze directories', err);
     }
+    const onCommit = this.#o.onCommit;
+    if (onCommit) await onCommit(committed);
     const offsets: CommitOffset[] = intent.ranges.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.to }));
     await this.#consumer.commit(offsets);
     await fs.rm(intentPath, { force: true });
     await fs.rm(path.join(lake, '_staging'), { recursive: true, force: true });
     this.#stats.flushes++;
     this.#stats.rowsWritten += rows;
-    this.#stats.filesWritten += files;
+    this.#stats.filesWritten += committed.length;
     this.#stats.lastFlushAt = this.#o.now();
     this.#stats.lastError = null;
-    return files;
+    return committed.length;
   }
 
   /** Loads the buffered columns into the staging table, in data chunks of CHUNK_ROWS. */
@@ -312,17 +325,44 @@ export class BronzeWriter {
     appender.closeSync();
   }
 
+  /** Rows and event-time range per (date, symbol) of one log partition's staged rows, keyed "date/symbol". */
+  async #groupStats(table: BronzeTable, partition: number): Promise<Map<string, { rows: number; minTs: number; maxTs: number }>> {
+    const col = `"${table.dateColumn}"`;
+    const r = await this.#conn.runAndReadAll(
+      `SELECT CAST(CAST(make_timestamp(${col} * 1000) AS DATE) AS VARCHAR), symbol, count(*), min(${col}), max(${col}) FROM "stage_${table.name}" WHERE log_partition = ${partition} GROUP BY ALL`,
+    );
+    const out = new Map<string, { rows: number; minTs: number; maxTs: number }>();
+    for (const [date, symbol, n, lo, hi] of r.getRows()) out.set(`${String(date)}/${String(symbol)}`, { rows: Number(n), minTs: Number(lo), maxTs: Number(hi) });
+    return out;
+  }
+
+  /** Rows and event-time range of one Parquet file (when DuckDB split a partition into several files). */
+  async #fileStats(table: BronzeTable, file: string): Promise<{ rows: number; minTs: number; maxTs: number }> {
+    const col = `"${table.dateColumn}"`;
+    const r = await this.#conn.runAndReadAll(`SELECT count(*), min(${col}), max(${col}) FROM read_parquet('${file.replaceAll("'", "''")}')`);
+    const [n, lo, hi] = r.getRows()[0] ?? [0, 0, 0];
+    return { rows: Number(n), minTs: Number(lo), maxTs: Number(hi) };
+  }
+
   /**
-   * Moves staged `date=D/symbol=S/part_0.parquet` files to their final names; returns how many.
+   * Moves staged `date=D/symbol=S/part_0.parquet` files to their final names, adding each to `out`.
    * DuckDB percent-encodes partition values (BTC/USD → symbol=BTC%2FUSD) and decodes them on read.
    */
-  async #move(staging: string, tableDir: string, name: string, dirs: Set<string>): Promise<number> {
-    let moved = 0;
+  async #move(
+    table: BronzeTable,
+    staging: string,
+    tableDir: string,
+    name: string,
+    dirs: Set<string>,
+    base: Pick<LakeFile, 'layer' | 'table' | 'topic' | 'partition' | 'firstOffset' | 'lastOffset'>,
+    groups: Map<string, { rows: number; minTs: number; maxTs: number }>,
+    out: LakeFile[],
+  ): Promise<void> {
     let dates: string[];
     try {
       dates = await fs.readdir(staging);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw lakeError(`list staged files in ${staging}`, err);
     }
     try {
@@ -335,11 +375,15 @@ export class BronzeWriter {
           // The new names, and any directories just created, are durable once their parents are synced.
           dirs.add(path.dirname(destDir));
           dirs.add(tableDir);
+          const dateValue = date.slice('date='.length);
+          const symbol = decodeURIComponent(sym.slice('symbol='.length));
           for (let i = 0; i < parts.length; i++) {
             const file = path.join(from, parts[i] as string);
+            const finalName = parts.length === 1 ? name : name.replace(/\.parquet$/, `-${i}.parquet`);
+            const stats = parts.length === 1 ? groups.get(`${dateValue}/${symbol}`) : await this.#fileStats(table, file);
             await fsyncPath(file);
-            await fs.rename(file, path.join(destDir, parts.length === 1 ? name : name.replace(/\.parquet$/, `-${i}.parquet`)));
-            moved++;
+            await fs.rename(file, path.join(destDir, finalName));
+            out.push({ ...base, path: ['bronze', base.table, date, sym, finalName].join('/'), date: dateValue, symbol, rows: stats?.rows ?? 0, minTs: stats?.minTs ?? 0, maxTs: stats?.maxTs ?? 0 });
           }
           dirs.add(destDir);
         }
@@ -347,6 +391,5 @@ export class BronzeWriter {
     } catch (err) {
       throw lakeError(`move staged Parquet files into ${tableDir}`, err);
     }
-    return moved;
   }
 }
