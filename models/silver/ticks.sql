@@ -8,9 +8,8 @@
 --    25.5 for 25,500 VND) and is scaled by 1,000 (price_scale says so);
 --  * is_late: the event time is older than the newest event time seen before it for its symbol
 --    by more than the allowed lateness;
---  * is_outlier: a trade that moved more than outlier_atr_multiple × the mean true range of the
---    one-minute bars in the atr window before it (at least five bars) from the previous trade
---    (if that trade is within the window too);
+--  * is_outlier: a trade further than outlier_atr_multiple × the mean true range of the one-minute
+--    bars in the atr window before it (at least five bars) from the median trade price of that window;
 --  * dedup and corrections look back dedup_window_ms of event time.
 -- Every rule looks back a bounded time, so an incremental run (only the bronze rows new since the
 -- last run, plus that much earlier silver for context) gives exactly what a full refresh gives.
@@ -88,11 +87,11 @@ flow AS (
 ordered AS (
   SELECT f.*,
     max(ts) OVER (PARTITION BY symbol ORDER BY log_partition, log_offset ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS max_before,
-    lag(price) OVER wt AS prev_price,
-    lag(ts) OVER wt AS prev_trade_ts,
+    -- The median trade price of the atr window before this event: one spike does not move it, so
+    -- the trade after a spike (back to normal) is not flagged too.
+    median(price) OVER (PARTITION BY symbol, kind ORDER BY ts RANGE BETWEEN {{ var('atr_window_ms') }} PRECEDING AND 1 PRECEDING) AS ref_price,
     (ts // 60000) * 60000 AS minute
   FROM flow f
-  WINDOW wt AS (PARTITION BY symbol, kind ORDER BY log_partition, log_offset)
 ),
 minute_bars AS (
   SELECT symbol, minute, max(price) AS hi, min(price) AS lo, arg_max(price, (ts, log_partition, log_offset)) AS cl
@@ -113,8 +112,7 @@ atr AS (
 flags AS (
   SELECT o.symbol, o.log_partition, o.log_offset,
     o.ts < greatest(coalesce(o.max_before, o.ts), coalesce(p.last_event_ts, o.ts)) - {{ var('allowed_lateness_ms') }} AS is_late,
-    coalesce(o.kind = 'trade' AND a.bars >= 5 AND a.atr > 0 AND abs(o.ts - o.prev_trade_ts) <= {{ var('atr_window_ms') }}
-      AND abs(o.price - o.prev_price) > {{ var('outlier_atr_multiple') }} * a.atr, false) AS is_outlier
+    coalesce(o.kind = 'trade' AND a.bars >= 5 AND a.atr > 0 AND abs(o.price - o.ref_price) > {{ var('outlier_atr_multiple') }} * a.atr, false) AS is_outlier
   FROM ordered o
   LEFT JOIN atr a ON a.symbol = o.symbol AND a.minute = o.minute
   LEFT JOIN prior p ON p.symbol = o.symbol

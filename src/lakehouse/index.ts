@@ -15,3 +15,4 @@ export {
 } from './models/model-runner.js';
 export { indicatorsModel, indicatorColumn } from './models/indicators-model.js';
 export { type LakeReferenceData } from './models/reference-data.js';
+export { runModelTests, type ModelTestResult } from './models/model-tests.js';

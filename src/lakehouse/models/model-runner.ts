@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/logger.js';
 import { BRONZE_TABLES, type BronzeTable } from '../bronze/bronze-tables.js';
 import type { LakeDatabase } from '../catalog/lake-database.js';
 import type { Model, ModelProject } from './model-project.js';
-import { writeInstruments, writeSessions, type LakeReferenceData } from './reference-data.js';
+import { SESSIONS_DDL, writeInstruments, writeSessions, type LakeReferenceData } from './reference-data.js';
 import { renderTemplate, type TemplateContext } from './template.js';
 
 /** A model computed in TypeScript (engine: typescript), e.g. gold indicators from the live operators. */
@@ -137,7 +137,7 @@ export class ModelRunner {
       logger: options.logger,
       now: options.now ?? Date.now,
     });
-    for (const ddl of META_DDL) await options.lake.run(ddl);
+    for (const ddl of [...META_DDL, SESSIONS_DDL]) await options.lake.run(ddl);
     const conn = await options.lake.connect();
     try {
       await writeInstruments(conn, r.#o.reference);

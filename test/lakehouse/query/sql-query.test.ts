@@ -114,12 +114,4 @@ describe('SqlQueryService', () => {
     expect(e.message).toMatch(/longer than the 200 ms limit/);
     expect((await svc.query('SELECT 1 AS one')).rows, 'the service still answers after an interrupt').toEqual([[1]]);
   });
-
-  it('serves empty typed bronze views before any file lands', async () => {
-    const svc = new SqlQueryService(lake);
-    const r = await svc.query('SELECT * FROM bronze.ticks');
-    expect(r.rows).toEqual([]);
-    expect(r.columns.map((c) => c.name)).toEqual(expect.arrayContaining(['kind', 'symbol', 'ts', 'price', 'log_offset', 'date']));
-    expect((await svc.query('SELECT count(*) FROM bronze.rejects')).rows).toEqual([[0]]);
-  });
 });
