@@ -98,7 +98,7 @@ describe('ModelRunner', () => {
     expect(dq.get('AAPL:corrections:')).toBe(1);
     expect(dq.get('AAPL:late_events:'), 'late1 and pre1').toBe(2);
     expect(dq.get('AAPL:outliers:')).toBe(1);
-    expect([...dq.entries()].filter(([k]) => k.includes(':rejects:')), 'the reject lands with its rule').toEqual([[expect.stringMatching(/^AAPL:rejects:\w+/), 1]]);
+    expect([...dq.entries()].filter(([k]) => String(k).includes(':rejects:')), 'the reject lands with its rule').toEqual([[expect.stringMatching(/^AAPL:rejects:\w+/), 1]]);
 
     // Counts add up across runs.
     await f.land([t('AAPL', OPEN + 5000, 'a1', 190.1), t('AAPL', OPEN + 242 * 5000, 'more', 190)]);
