@@ -46,7 +46,7 @@ async function pipelineRate(messages: readonly string[], batchSize: number, proc
     const config = loadConfig({
       env: {},
       // The lake's bronze writer is outside this figure's scope (it has its own benchmark).
-      overrides: { dataDir: dir, 'ingest.unknownSymbols': 'accept', 'log.fsync': 'batch', 'processing.checkpointIntervalMs': 60_000, 'lake.bronze.enabled': false },
+      overrides: { dataDir: dir, 'ingest.unknownSymbols': 'accept', 'log.fsync': 'batch', 'processing.checkpointIntervalMs': 60_000, 'lake.enabled': false },
     });
     const platform = await Platform.start({ config, logger: createLogger('silent'), serve: false, acceptHistory: true });
     if (!process) await platform.runner.stop();

@@ -72,7 +72,7 @@ async function measure(options: LatencyOptions): Promise<LatencyResult> {
   const warmup = options.warmupSeconds ?? 2;
   const dir = mkdtempSync(join(tmpdir(), 'ss-bench-lat-'));
   // The lake's bronze writer is outside this figure's scope (it has its own benchmark).
-  const config = loadConfig({ env: {}, overrides: { dataDir: dir, port: 0, 'ingest.unknownSymbols': 'accept', 'log.fsync': 'batch', 'lake.bronze.enabled': false } });
+  const config = loadConfig({ env: {}, overrides: { dataDir: dir, port: 0, 'ingest.unknownSymbols': 'accept', 'log.fsync': 'batch', 'lake.enabled': false } });
   const expected = Math.ceil(rate * (seconds + warmup)) + rate;
   // Written times go into a preallocated array indexed by sequence number: the probe runs on the
   // server's event loop and must not add garbage of its own to what it measures.

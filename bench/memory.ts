@@ -40,7 +40,7 @@ async function measure(symbols: number): Promise<MemoryResult> {
   const dir = mkdtempSync(join(tmpdir(), 'ss-bench-mem-'));
   try {
     // The lake's bronze writer is outside this figure's scope (it has its own benchmark).
-    const config = loadConfig({ env: {}, overrides: { dataDir: dir, 'ingest.unknownSymbols': 'accept', 'log.fsync': 'never', 'processing.checkpointIntervalMs': 600_000, 'lake.bronze.enabled': false } });
+    const config = loadConfig({ env: {}, overrides: { dataDir: dir, 'ingest.unknownSymbols': 'accept', 'log.fsync': 'never', 'processing.checkpointIntervalMs': 600_000, 'lake.enabled': false } });
     const platform = await Platform.start({ config, logger: createLogger('silent'), serve: false, acceptHistory: true });
     const base = await settle();
     // Ten trades per symbol through the whole pipeline: every operator holds state for each symbol.

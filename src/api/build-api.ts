@@ -7,6 +7,7 @@ import { registerCandlesRoute } from './routes/candles-route.js';
 import { registerHealthRoute } from './routes/health-route.js';
 import { registerIndicatorsRoute } from './routes/indicators-route.js';
 import { registerKpisRoute } from './routes/kpis-route.js';
+import { registerLakeRoutes } from './routes/lake-routes.js';
 import { registerMetricsRoute } from './routes/metrics-route.js';
 import { registerSymbolsRoute } from './routes/symbols-route.js';
 import { StreamHub } from './ws/stream-hub.js';
@@ -41,7 +42,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       .send(
         errorBody(
           'SS_API_NOT_FOUND',
-          `route: no ${request.method} ${path.length > 100 ? `${path.slice(0, 100)}…` : path}; routes are GET /api/health, /api/symbols, /api/candles, /api/indicators, /api/kpis, /metrics, / and WebSocket /api/stream`,
+          `route: no ${request.method} ${path.length > 100 ? `${path.slice(0, 100)}…` : path}; routes are GET /api/health, /api/symbols, /api/candles, /api/indicators, /api/kpis, /api/jobs, /api/jobs/runs, /metrics, /, POST /api/sql, /api/jobs/<job>/run, /api/models/run, /api/models/test and WebSocket /api/stream`,
         ),
       );
   });
@@ -56,6 +57,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   registerIndicatorsRoute(app, deps);
   registerKpisRoute(app, deps.store);
   registerMetricsRoute(app, deps);
+  if (deps.lake !== undefined) registerLakeRoutes(app, deps.lake);
   app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(KPI_PAGE_HTML));
   return app;
 }

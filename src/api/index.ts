@@ -3,6 +3,7 @@ export { type ApiDeps, type HealthReport, type HealthStatus } from './api-deps.j
 export { errorBody, type ErrorBody } from './error-reply.js';
 export { toCandleRow, type CandleRow } from './routes/candles-route.js';
 export { type SymbolRow } from './routes/symbols-route.js';
+export { type LakeApi } from './routes/lake-routes.js';
 export {
   StreamHub,
   StreamClient,

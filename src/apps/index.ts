@@ -1,2 +1,3 @@
-export { Platform, dataPath, type PlatformOptions } from './platform.js';
+export { Platform, dataPath, exchangeCalendars, runningServer, serverInfoPath, type PlatformOptions, type ServerInfo } from './platform.js';
 export { createSource, runSource, type SourceRun } from './source-runner.js';
+export { lakeClient, openLocalLakehouse, type LakeClient } from './lake-client.js';

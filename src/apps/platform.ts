@@ -1,6 +1,7 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApi, type LatencyProbe } from '../api/index.js';
+import { buildApi, type LakeApi, type LatencyProbe } from '../api/index.js';
 import { INTERVALS, INTERVAL_MS, type Candle, type ExchangeCode, type Instrument, type Interval } from '../domain/index.js';
 import { calendarFor, type MarketCalendar } from '../domain/calendar/index.js';
 import { Journal } from '../log/index.js';
@@ -21,7 +22,8 @@ import { CheckpointStore, PartitionRunner } from '../processors/runtime/index.js
 import type { Config } from '../shared/config/index.js';
 import { Metrics } from '../shared/metrics.js';
 import type { Logger } from '../shared/logger.js';
-import { BronzeWriter } from '../lakehouse/index.js';
+import { BronzeWriter, Lakehouse, runModelTests, selectModels } from '../lakehouse/index.js';
+import { StockStreamError } from '../shared/errors.js';
 import { DLQ_TOPIC, IngestWriter, TICKS_TOPIC } from '../sources/ingest/index.js';
 import { defaultUniverse } from '../sources/simulator/index.js';
 import { DEFAULT_DEPTHS, LiveStore } from '../stores/live/index.js';
@@ -75,14 +77,16 @@ export class Platform {
   readonly api: FastifyInstance | null;
   /** Lands the log in the lake's bronze layer; null when lake.bronze.enabled is false. */
   bronze: BronzeWriter | null = null;
+  /** The lake database, models, SQL and jobs; null when lake.enabled is false. */
+  lakehouse: Lakehouse | null = null;
   readonly #tasks = new Map<number, TickTask>();
   readonly #candleOps = new Map<number, CandleOperator>();
   readonly #dedupOps = new Map<number, DedupOperator>();
-  readonly #calendars: Map<string, MarketCalendar>;
   readonly #now: () => number;
   #lateEvents = 0;
   #lastIngestAt = 0;
   #url: string | null = null;
+  #wroteServerInfo = false;
   #closed = false;
 
   private constructor(o: PlatformOptions, log: Journal, instruments: readonly Instrument[]) {
@@ -91,17 +95,7 @@ export class Platform {
     this.log = log;
     this.#now = o.now ?? Date.now;
     const c = o.config;
-    const alwaysOpen = c.source === 'simulator' && c.simulator.calendar === 'always-open';
-    this.#calendars = new Map();
-    const calendarOfExchange = (ex: ExchangeCode): MarketCalendar => {
-      let cal = this.#calendars.get(ex);
-      if (cal === undefined) {
-        const holidays = ex === 'CRYPTO' ? undefined : c.calendars.holidays[ex];
-        cal = calendarFor(ex, { alwaysOpen, ...(holidays === undefined ? {} : { holidays }) });
-        this.#calendars.set(ex, cal);
-      }
-      return cal;
-    };
+    const calendarOfExchange = exchangeCalendars(c);
     const exchangeOf = new Map(instruments.map((i) => [i.symbol, i.exchange]));
     // Symbols outside the instrument list (accepted by policy) trade around the clock in UTC days.
     const calendarOf = (symbol: string): MarketCalendar => calendarOfExchange(exchangeOf.get(symbol) ?? 'CRYPTO');
@@ -191,6 +185,7 @@ export class Platform {
             metricsContentType: this.metrics.contentType,
             indicatorFallback: indicatorSeries,
             validateIndicatorSpec: (spec: string) => void parseIndicatorSpec(spec),
+            ...(c.lake.enabled ? { lake: this.#lakeApi() } : {}),
             stream: {
               maxPerSecondPerSymbol: c.stream.maxPerSecondPerSymbol,
               maxBufferedBytes: c.stream.maxBufferedBytes,
@@ -218,20 +213,35 @@ export class Platform {
       await platform.#ensureTopics();
       await platform.#rebuildLiveState();
       await platform.runner.start();
-      if (c.lake.bronze.enabled) {
-        platform.bronze = await BronzeWriter.open({
-          log,
+      if (c.lake.enabled) {
+        const lakehouse = await Lakehouse.open({
           lakeDir: join(dataDir, 'lake'),
-          flushIntervalMs: c.lake.bronze.flushIntervalMs,
-          flushRows: c.lake.bronze.flushRows,
+          settings: c.lake,
+          reference: { instruments: platform.store.instruments(), calendarOf: platform.calendarOfExchange },
           logger: o.logger,
         });
-        platform.bronze.start();
+        platform.lakehouse = lakehouse;
+        if (c.lake.bronze.enabled) {
+          platform.bronze = await BronzeWriter.open({
+            log,
+            lakeDir: join(dataDir, 'lake'),
+            flushIntervalMs: c.lake.bronze.flushIntervalMs,
+            flushRows: c.lake.bronze.flushRows,
+            onCommit: (files) => lakehouse.registerFiles(files),
+            logger: o.logger,
+          });
+          platform.bronze.start();
+        }
       }
       if (platform.api !== null && o.serve !== false) {
         const address = await platform.api.listen({ port: c.port, host: c.host });
         platform.#url = address.replace('0.0.0.0', 'localhost').replace('127.0.0.1', 'localhost');
+        const info: ServerInfo = { pid: process.pid, url: platform.#url, startedAt: Date.now() };
+        await writeFile(serverInfoPath(c), JSON.stringify(info));
+        platform.#wroteServerInfo = true;
       }
+      // Jobs start last: a catch-up run must not hold up the API.
+      void platform.lakehouse?.start().catch((err: unknown) => o.logger.error({ err }, 'lake jobs did not start'));
     } catch (err) {
       await platform.close().catch(() => undefined);
       throw err;
@@ -362,6 +372,28 @@ export class Platform {
 
   #topicBytes: [Record<string, string>, number][] = [];
 
+  /** The lake routes' view of the lakehouse, which opens after the API is built. */
+  #lakeApi(): LakeApi {
+    const lake = (): Lakehouse => {
+      if (this.lakehouse === null) throw new StockStreamError('SS_LAKE_IO', 'The lake is still opening (or failed to open; see the server log); try again in a moment.');
+      return this.lakehouse;
+    };
+    return {
+      sql: (sql) => lake().sql.query(sql),
+      jobs: () => lake().jobs.jobs(),
+      jobRuns: (o) => lake().jobs.runs(o),
+      runJob: (name) => lake().jobs.run(name),
+      runModels: (o) => {
+        const l = lake();
+        return l.runner.run({ models: selectModels(l.runner.project, o.select), fullRefresh: o.fullRefresh === true });
+      },
+      testModels: (o) => {
+        const l = lake();
+        return runModelTests(l.db, l.runner.project, selectModels(l.runner.project, o.select));
+      },
+    };
+  }
+
   /** Refreshes values that need I/O to read (called by the CLI on a timer). */
   async refreshMetrics(): Promise<void> {
     const topics = await this.log.topics();
@@ -374,15 +406,63 @@ export class Platform {
     return new Map((info?.partitions ?? []).map((p) => [p.partition, p.endOffset]));
   }
 
-  /** Shuts down in order: API, processing (flush, checkpoint, commit), bronze (flush, commit), then the journal. */
+  /** Shuts down in order: API, processing (flush, checkpoint, commit), bronze (flush, commit), lake jobs and database, then the journal. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.api !== null) await this.api.close();
+    if (this.#wroteServerInfo) await rm(serverInfoPath(this.config), { force: true });
     await this.runner.stop();
     await this.bronze?.stop();
+    await this.lakehouse?.close();
     await this.log.close();
   }
+}
+
+/**
+ * The market calendar of each exchange as the configuration sets it (the simulator's demo mode
+ * keeps every market open; holidays from `calendars.holidays`), made once per exchange.
+ */
+export function exchangeCalendars(c: Readonly<Config>): (exchange: ExchangeCode) => MarketCalendar {
+  const alwaysOpen = c.source === 'simulator' && c.simulator.calendar === 'always-open';
+  const calendars = new Map<ExchangeCode, MarketCalendar>();
+  return (ex) => {
+    let cal = calendars.get(ex);
+    if (cal === undefined) {
+      const holidays = ex === 'CRYPTO' ? undefined : c.calendars.holidays[ex];
+      cal = calendarFor(ex, { alwaysOpen, ...(holidays === undefined ? {} : { holidays }) });
+      calendars.set(ex, cal);
+    }
+    return cal;
+  };
+}
+
+/** Where a running `up` says how to reach it, so other commands use its API instead of the locked files. */
+export interface ServerInfo {
+  pid: number;
+  url: string;
+  startedAt: number;
+}
+
+export function serverInfoPath(config: Readonly<Config>): string {
+  return dataPath(config, 'server.json');
+}
+
+/** The running platform on this data directory, if its process is alive. */
+export async function runningServer(config: Readonly<Config>): Promise<ServerInfo | null> {
+  let info: ServerInfo;
+  try {
+    info = JSON.parse(await readFile(serverInfoPath(config), 'utf8')) as ServerInfo;
+  } catch {
+    return null;
+  }
+  try {
+    process.kill(info.pid, 0);
+  } catch (err) {
+    // EPERM: alive but another user's; ESRCH: gone (a crash left the file).
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return null;
+  }
+  return typeof info.url === 'string' ? info : null;
 }
 
 export function dataPath(config: Readonly<Config>, ...parts: string[]): string {

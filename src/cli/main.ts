@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { describeFailure } from './errors.js';
 import { runBench } from './commands/bench.js';
 import { runIndicators } from './commands/indicators.js';
+import { runJobs, runModelsRun, runModelsTest, runSql } from './commands/lake.js';
 import { runReplay } from './commands/replay.js';
 import { runUp } from './commands/up.js';
 
@@ -63,6 +64,33 @@ program
   .requiredOption('--input <file>', 'CSV with a date|time|timestamp column and open,high,low,close,volume')
   .requiredOption('--indicators <specs>', 'comma-separated, e.g. sma:20,rsi:14,macd:12:26:9,bbands:20:2')
   .action(runIndicators);
+
+const lakeOptions = (cmd: Command): Command =>
+  cmd.option('--config <file>', 'configuration file (default ./stockstream.yaml when present)').option('--data-dir <dir>', 'where the lake lives (STOCKSTREAM_DATA_DIR)');
+
+lakeOptions(program.command('sql'))
+  .description('run a read-only SQL query over the lake: bronze.*, silver.*, gold.*, meta.* (uses a running `up` when there is one)')
+  .argument('<query>', 'one SELECT, e.g. "SELECT * FROM gold.ohlc_1m WHERE symbol = \'AAPL\' ORDER BY start DESC LIMIT 5"')
+  .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+  .action(runSql);
+
+const models = program.command('models').description('run and test the SQL models (models/bronze, silver, gold)');
+lakeOptions(models.command('run'))
+  .description('materialize the models, incrementally (only new data) unless --full-refresh')
+  .option('--select <selector>', 'models to run: name, name+ (and downstream), +name (and upstream), or a layer')
+  .option('--full-refresh', 'rebuild the selected models from all their input')
+  .action(runModelsRun);
+lakeOptions(models.command('test'))
+  .description('run the data tests declared beside the models; exits 1 if any fails')
+  .option('--select <selector>', 'models whose tests to run')
+  .action(runModelsTest);
+
+lakeOptions(program.command('jobs'))
+  .description('scheduled lake jobs: list, runs [job] (history), run <job> (now)')
+  .argument('<action>', 'list | runs | run')
+  .argument('[job]', 'job name, e.g. lake.incremental')
+  .option('--limit <n>', 'runs to show', int('limit', 1, 10_000))
+  .action(runJobs);
 
 program
   .command('bench')

@@ -16,3 +16,6 @@ export {
 export { indicatorsModel, indicatorColumn } from './models/indicators-model.js';
 export { type LakeReferenceData } from './models/reference-data.js';
 export { runModelTests, type ModelTestResult } from './models/model-tests.js';
+export { JobScheduler, parseSchedule, type JobDefinition, type JobOutcome, type JobRun, type JobInfo, type JobTrigger } from './jobs/job-scheduler.js';
+export { maintainLake, type MaintenanceOptions, type MaintenanceResult } from './jobs/maintenance.js';
+export { Lakehouse, shippedModelsDir, type LakehouseOptions, type LakehouseSettings } from './lakehouse.js';

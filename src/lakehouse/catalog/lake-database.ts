@@ -77,6 +77,10 @@ export class LakeDatabase {
   readonly #conn: DuckDBConnection;
   #nextSeq = 1;
   #closed = false;
+  /** Readers-writer lock over the lake's files: queries and runs share it; swapping files needs it alone. */
+  #readers = 0;
+  #writer: Promise<void> | null = null;
+  #drained: (() => void) | null = null;
 
   private constructor(lakeDir: string, file: string, db: DuckDBInstance, conn: DuckDBConnection) {
     this.lakeDir = lakeDir;
@@ -158,6 +162,33 @@ export class LakeDatabase {
       await this.#conn.run(`INSERT INTO meta.lake_files VALUES ${values} ON CONFLICT (path) DO NOTHING`);
     } catch (err) {
       throw lakeDbError(`record ${files.length} lake files in meta.lake_files`, err);
+    }
+  }
+
+  /** Runs `fn` while no file swap happens (queries, model runs). */
+  async shared<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#writer !== null) await this.#writer;
+    this.#readers++;
+    try {
+      return await fn();
+    } finally {
+      this.#readers--;
+      if (this.#readers === 0) this.#drained?.();
+    }
+  }
+
+  /** Runs `fn` alone: waits for shared holders to finish, and holds new ones back meanwhile (compaction's file swap). */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#writer !== null) await this.#writer;
+    let release: () => void = () => undefined;
+    this.#writer = new Promise((r) => (release = r));
+    try {
+      while (this.#readers > 0) await new Promise<void>((r) => (this.#drained = r));
+      return await fn();
+    } finally {
+      this.#drained = null;
+      this.#writer = null;
+      release();
     }
   }
 

@@ -155,7 +155,7 @@ export class ModelRunner {
   /** Runs the selected models; concurrent calls wait for the one in progress (a run never overlaps itself). */
   async run(options: RunOptions = {}): Promise<ModelRunResult> {
     while (this.#running !== null) await this.#running.catch(() => undefined);
-    const p = this.#run(options);
+    const p = this.#o.lake.shared(() => this.#run(options));
     this.#running = p;
     try {
       return await p;

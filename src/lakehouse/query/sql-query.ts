@@ -68,6 +68,10 @@ export class SqlQueryService {
   }
 
   async query(sql: unknown, limits: Partial<SqlLimits> = {}): Promise<SqlResult> {
+    return this.#lake.shared(() => this.#query(sql, limits));
+  }
+
+  async #query(sql: unknown, limits: Partial<SqlLimits>): Promise<SqlResult> {
     const maxRows = Math.min(limits.maxRows ?? this.#limits.maxRows, this.#limits.maxRows);
     const timeoutMs = Math.min(limits.timeoutMs ?? this.#limits.timeoutMs, this.#limits.timeoutMs);
     if (typeof sql !== 'string' || sql.trim() === '') {

@@ -116,6 +116,8 @@ export const configSchema = z
       .prefault({}),
     lake: z
       .object({
+        /** The lakehouse: lake database, SQL models, scheduled jobs and SQL (bronze can be turned off alone). */
+        enabled: z.boolean().default(true),
         bronze: z
           .object({
             /** Land the log's ticks and dead letters in Parquet under <dataDir>/lake/bronze. */
@@ -124,6 +126,46 @@ export const configSchema = z
             flushIntervalMs: positiveInt.default(10_000),
             /** Flush as soon as this many rows are buffered. */
             flushRows: positiveInt.default(100_000),
+          })
+          .strict()
+          .prefault({}),
+        /** DuckDB worker threads for models and SQL. */
+        threads: positiveInt.max(64).default(2),
+        /** DuckDB memory limit for the lake database, e.g. '2GB'. */
+        memoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as 512MB or 2GB').default('2GB'),
+        /** Directory of the SQL models (bronze/ silver/ gold/); default: the models shipped with StockStream. */
+        modelsDir: z.string().min(1).nullable().default(null),
+        /** Values for {{ var('name') }} in the models (allowed_lateness_ms, dedup_window_ms, atr_window_ms, outlier_atr_multiple, …). */
+        vars: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+        sql: z
+          .object({
+            /** Rows a query returns at most (more are cut and flagged truncated). */
+            maxRows: positiveInt.default(10_000),
+            /** Time a query may run (ms). */
+            timeoutMs: positiveInt.default(30_000),
+          })
+          .strict()
+          .prefault({}),
+        jobs: z
+          .object({
+            /** Run the scheduled jobs in `up`. */
+            enabled: z.boolean().default(true),
+            /** After downtime: one run for all missed slots, each missed slot, or none. */
+            catchUp: z.enum(['one', 'all', 'none']).default('one'),
+            incremental: z.object({ schedule: z.string().min(1).default('* * * * *') }).strict().prefault({}),
+            maintenance: z.object({ schedule: z.string().min(1).default('30 2 * * *') }).strict().prefault({}),
+            /** Attempts after a failure, with exponential backoff from backoffMs. */
+            retries: z.number().int().min(0).max(10).default(2),
+            backoffMs: positiveInt.default(5_000),
+          })
+          .strict()
+          .prefault({}),
+        retention: z
+          .object({
+            /** Delete bronze dates older than this many days (0 keeps everything). */
+            bronzeDays: z.number().int().min(0).default(0),
+            /** Delete silver rows older than this many days (0 keeps everything). */
+            silverDays: z.number().int().min(0).default(0),
           })
           .strict()
           .prefault({}),

@@ -1,0 +1,136 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../shared/logger.js';
+import { LakeDatabase, type LakeFile } from './catalog/lake-database.js';
+import { JobScheduler, type JobDefinition } from './jobs/job-scheduler.js';
+import { maintainLake } from './jobs/maintenance.js';
+import { indicatorsModel } from './models/indicators-model.js';
+import { loadModelProject } from './models/model-project.js';
+import { ModelRunner } from './models/model-runner.js';
+import type { LakeReferenceData } from './models/reference-data.js';
+import { SqlQueryService, type SqlLimits } from './query/sql-query.js';
+
+export interface LakehouseSettings {
+  threads: number;
+  memoryLimit: string;
+  /** The SQL models; null: the models shipped with StockStream. */
+  modelsDir: string | null;
+  vars: Readonly<Record<string, string | number | boolean>>;
+  sql: SqlLimits;
+  jobs: {
+    enabled: boolean;
+    catchUp: 'one' | 'all' | 'none';
+    incremental: { schedule: string };
+    maintenance: { schedule: string };
+    retries: number;
+    backoffMs: number;
+  };
+  retention: { bronzeDays: number; silverDays: number };
+}
+
+export interface LakehouseOptions {
+  /** The lake root (bronze Parquet, the lake database). */
+  lakeDir: string;
+  settings: LakehouseSettings;
+  reference: LakeReferenceData;
+  logger?: Logger;
+  now?: () => number;
+}
+
+/** The models shipped with the package: `models/` beside package.json, from src/ or dist/src/. */
+export function shippedModelsDir(): string {
+  let dir = import.meta.dirname;
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'models'))) return path.join(dir, 'models');
+    dir = path.dirname(dir);
+  }
+  throw new Error(`the shipped models directory was not found above ${import.meta.dirname}`);
+}
+
+/**
+ * The lakehouse of one process (ARCHITECTURE.md §1 "lake"): the lake database, the SQL models and
+ * their runner, read-only SQL, and the scheduled jobs — every minute the incremental bronze →
+ * silver → gold run, nightly compaction and retention.
+ */
+export class Lakehouse {
+  readonly db: LakeDatabase;
+  readonly runner: ModelRunner;
+  readonly sql: SqlQueryService;
+  readonly jobs: JobScheduler;
+  readonly #settings: LakehouseSettings;
+  #started = false;
+
+  private constructor(db: LakeDatabase, runner: ModelRunner, sql: SqlQueryService, jobs: JobScheduler, settings: LakehouseSettings) {
+    this.db = db;
+    this.runner = runner;
+    this.sql = sql;
+    this.jobs = jobs;
+    this.#settings = settings;
+  }
+
+  static async open(o: LakehouseOptions): Promise<Lakehouse> {
+    const s = o.settings;
+    const project = await loadModelProject(s.modelsDir ?? shippedModelsDir());
+    const db = await LakeDatabase.open({ lakeDir: o.lakeDir, file: path.join(o.lakeDir, 'lake.duckdb'), threads: s.threads, memoryLimit: s.memoryLimit });
+    try {
+      const runner = await ModelRunner.open({ lake: db, project, reference: o.reference, vars: s.vars, operators: { indicators: indicatorsModel() }, ...(o.logger ? { logger: o.logger } : {}), ...(o.now ? { now: o.now } : {}) });
+      const sql = new SqlQueryService(db, s.sql);
+      const now = o.now ?? Date.now;
+      const common = { retries: s.jobs.retries, backoffMs: s.jobs.backoffMs, catchUp: s.jobs.catchUp };
+      const jobs: JobDefinition[] = [
+        {
+          name: 'lake.incremental',
+          description: 'bronze → silver → gold for the symbols with new data since the last run (skipped when none arrived)',
+          schedule: s.jobs.incremental.schedule,
+          ...common,
+          run: async () => {
+            const r = await runner.run();
+            if (r.status === 'failed') throw r.error ?? new Error('model run failed');
+            return r.status === 'skipped'
+              ? { status: 'skipped', rows: 0, detail: 'no new data' }
+              : { status: 'success', rows: r.rows, detail: `${r.newFiles} new bronze files, ${r.symbols.length} symbols, ${r.models.filter((m) => m.status === 'success').length} models` };
+          },
+        },
+        {
+          name: 'lake.maintenance',
+          description: 'compaction of closed days’ small bronze files, then retention',
+          schedule: s.jobs.maintenance.schedule,
+          ...common,
+          run: async () => {
+            const t = now();
+            const r = await maintainLake(db, {
+              before: new Date(t - 86_400_000).toISOString().slice(0, 10),
+              bronzeRetentionDays: s.retention.bronzeDays,
+              silverRetentionDays: s.retention.silverDays,
+              now: t,
+            });
+            const detail = `${r.compacted} partitions compacted (${r.filesRemoved} files merged), ${r.bronzeDatesDropped} bronze dates and ${r.silverRowsDropped} silver rows past retention`;
+            return { status: r.compacted + r.bronzeDatesDropped + r.silverRowsDropped > 0 ? 'success' : 'skipped', rows: r.filesRemoved, detail };
+          },
+        },
+      ];
+      const scheduler = await JobScheduler.create(db, jobs, { ...(o.logger ? { logger: o.logger } : {}), now });
+      return new Lakehouse(db, runner, sql, scheduler, s);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  /** For the bronze writer's onCommit. */
+  registerFiles(files: readonly LakeFile[]): Promise<void> {
+    return this.db.registerFiles(files);
+  }
+
+  /** Starts the schedules (after catching up missed slots), when jobs are enabled. */
+  async start(): Promise<void> {
+    if (this.#started || !this.#settings.jobs.enabled) return;
+    this.#started = true;
+    await this.jobs.start();
+  }
+
+  async close(): Promise<void> {
+    await this.jobs.stop();
+    await this.db.close();
+  }
+}
