@@ -42,7 +42,7 @@ export interface SourceRun {
  * Connects a source to the platform's ingest. A replayed file resumes exactly once after a
  * crash (ReplayResume); a live source simply continues.
  */
-export async function runSource(platform: Platform, source: Source, options: { resumeInput?: string } = {}): Promise<SourceRun> {
+export async function runSource(platform: Platform, source: Source, options: { resumeInput?: string; resumeKey?: string } = {}): Promise<SourceRun> {
   let resume: ReplayResume | null = null;
   if (options.resumeInput !== undefined) {
     const path = resolve(options.resumeInput);
@@ -50,7 +50,8 @@ export async function runSource(platform: Platform, source: Source, options: { r
       throw new StockStreamError('SS_CLI_FILE', `${path}: cannot be read (${err.code ?? err.message}); check the path`, { cause: err });
     });
     resume = await ReplayResume.open({
-      path: dataPath(platform.config, 'checkpoints', 'replay-source.json'),
+      // One resume record per key: a backfill of several files resumes each where it stopped.
+      path: dataPath(platform.config, 'checkpoints', `${options.resumeKey ?? 'replay-source'}.json`),
       log: platform.log,
       input: `${path}:${st.size}:${st.mtimeMs}`,
     });

@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { describeFailure } from './errors.js';
+import { runBackfill } from './commands/backfill.js';
 import { runBench } from './commands/bench.js';
 import { runIndicators } from './commands/indicators.js';
 import { runJobs, runModelsRun, runModelsTest, runSql } from './commands/lake.js';
@@ -67,6 +68,13 @@ program
 
 const lakeOptions = (cmd: Command): Command =>
   cmd.option('--config <file>', 'configuration file (default ./stockstream.yaml when present)').option('--data-dir <dir>', 'where the lake lives (STOCKSTREAM_DATA_DIR)');
+
+lakeOptions(program.command('backfill'))
+  .description('rebuild the lake (bronze to gold) from recorded files through the real pipeline, with a progress bar; resumable')
+  .argument('<files...>', 'CSV, NDJSON or Parquet files of ticks or bars')
+  .option('--no-models', 'land bronze only; do not run the models afterwards')
+  .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+  .action(runBackfill);
 
 lakeOptions(program.command('sql'))
   .description('run a read-only SQL query over the lake: bronze.*, silver.*, gold.*, meta.* (uses a running `up` when there is one)')

@@ -96,6 +96,7 @@ export class BronzeWriter {
   #firstBufferedAt = 0;
   #running: Promise<void> | null = null;
   #stopping = false;
+  #closed = false;
   #stats: BronzeStats = { flushes: 0, rowsWritten: 0, filesWritten: 0, buffered: 0, lastFlushAt: null, lastError: null };
 
   private constructor(o: Resolved, db: DuckDBInstance, conn: DuckDBConnection, consumer: LogConsumer) {
@@ -145,14 +146,20 @@ export class BronzeWriter {
     this.#running = this.#loop();
   }
 
-  /** Flushes what is buffered, commits, and closes the consumer and DuckDB. */
+  /**
+   * Stops the background loop, lands everything the log holds for it by now (buffered or not yet
+   * read), commits, and closes the consumer and DuckDB. Calling it again does nothing.
+   */
   async stop(): Promise<void> {
+    if (this.#closed) return;
     this.#stopping = true;
     await this.#running;
     this.#running = null;
     try {
+      await this.drain();
       await this.flush();
     } finally {
+      this.#closed = true;
       await this.#consumer.close();
       this.#conn.closeSync();
       this.#db.closeSync();
