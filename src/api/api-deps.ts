@@ -1,5 +1,6 @@
 import type { Candle, Interval } from '../domain/index.js';
 import type { LiveStore } from '../stores/index.js';
+import type { CandleHistory } from './routes/candles-route.js';
 import type { LakeApi } from './routes/lake-routes.js';
 import type { LatencyProbe } from './ws/stream-hub.js';
 
@@ -21,6 +22,8 @@ export interface ApiDeps {
   indicatorFallback?: (symbol: string, interval: Interval, spec: string, candles: Candle[]) => { start: number; value: unknown }[];
   /** Throws StockStreamError SS_INDICATOR_SPEC for a bad spec, which the API answers with 400. */
   validateIndicatorSpec?: (spec: string) => void;
+  /** Candles older than the live rings (the warehouse); absent: the rings only. */
+  candleHistory?: CandleHistory;
   /** SQL, jobs and models over the lake; absent when the lake is off. */
   lake?: LakeApi;
   /** Passed to Fastify's `logger` option; off by default. */

@@ -53,7 +53,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   registerHealthRoute(app, deps);
   registerSymbolsRoute(app, deps.store);
-  registerCandlesRoute(app, deps.store);
+  registerCandlesRoute(app, deps.store, deps.candleHistory);
   registerIndicatorsRoute(app, deps);
   registerKpisRoute(app, deps.store);
   registerMetricsRoute(app, deps);

@@ -27,6 +27,7 @@ import { StockStreamError } from '../shared/errors.js';
 import { DLQ_TOPIC, IngestWriter, TICKS_TOPIC } from '../sources/ingest/index.js';
 import { defaultUniverse } from '../sources/simulator/index.js';
 import { DEFAULT_DEPTHS, LiveStore } from '../stores/live/index.js';
+import { CandleWarehouse } from '../stores/index.js';
 
 
 /** Retention of each candle topic: enough to rebuild the live rings after a restart. */
@@ -79,6 +80,8 @@ export class Platform {
   bronze: BronzeWriter | null = null;
   /** The lake database, models, SQL and jobs; null when lake.enabled is false. */
   lakehouse: Lakehouse | null = null;
+  /** Final candles kept for API history beyond the rings; null when the lake is off. */
+  warehouse: CandleWarehouse | null = null;
   readonly #tasks = new Map<number, TickTask>();
   readonly #candleOps = new Map<number, CandleOperator>();
   readonly #dedupOps = new Map<number, DedupOperator>();
@@ -185,7 +188,7 @@ export class Platform {
             metricsContentType: this.metrics.contentType,
             indicatorFallback: indicatorSeries,
             validateIndicatorSpec: (spec: string) => void parseIndicatorSpec(spec),
-            ...(c.lake.enabled ? { lake: this.#lakeApi() } : {}),
+            ...(c.lake.enabled ? { lake: this.#lakeApi(), candleHistory: (symbol, interval, q) => this.warehouse?.candles(symbol, interval, q) ?? Promise.resolve([]) } : {}),
             stream: {
               maxPerSecondPerSymbol: c.stream.maxPerSecondPerSymbol,
               maxBufferedBytes: c.stream.maxBufferedBytes,
@@ -221,6 +224,13 @@ export class Platform {
           logger: o.logger,
         });
         platform.lakehouse = lakehouse;
+        platform.warehouse = await CandleWarehouse.open({
+          log,
+          connect: () => lakehouse.db.connect(),
+          topics: c.lake.warehouse.intervals.map((interval) => ({ interval, topic: candlesTopic(interval) })),
+          logger: o.logger,
+        });
+        platform.warehouse.start();
         if (c.lake.bronze.enabled) {
           platform.bronze = await BronzeWriter.open({
             log,
@@ -414,6 +424,7 @@ export class Platform {
     if (this.#wroteServerInfo) await rm(serverInfoPath(this.config), { force: true });
     await this.runner.stop();
     await this.bronze?.stop();
+    await this.warehouse?.stop();
     await this.lakehouse?.close();
     await this.log.close();
   }

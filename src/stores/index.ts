@@ -16,3 +16,4 @@ export {
   type IndicatorPoint,
   type IndicatorProvider,
 } from './live/index.js';
+export { CandleWarehouse, type CandleWarehouseOptions } from './warehouse/candle-warehouse.js';

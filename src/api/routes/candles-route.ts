@@ -45,7 +45,14 @@ export function unknownSymbol(symbol: string): StockStreamError {
   );
 }
 
-export function registerCandlesRoute(app: FastifyInstance, store: LiveStore): void {
+/** Candles older than the live ring holds (the warehouse); oldest first, the newest `limit` within [from, to]. */
+export type CandleHistory = (symbol: string, interval: Interval, query: { from?: number; to?: number; limit?: number }) => Promise<Candle[]>;
+
+/**
+ * `GET /api/candles`: the live ring first; when the request reaches before the ring's oldest
+ * candle (an earlier `from`, or a `limit` the ring cannot fill), the rest comes from history.
+ */
+export function registerCandlesRoute(app: FastifyInstance, store: LiveStore, history?: CandleHistory): void {
   app.get('/api/candles', async (request) => {
     const query = request.query as Query;
     rejectUnknown(query, ['symbol', 'interval', 'from', 'to', 'limit']);
@@ -53,6 +60,17 @@ export function registerCandlesRoute(app: FastifyInstance, store: LiveStore): vo
     const interval = requiredInterval(query);
     const r = range(query);
     if (!store.hasSymbol(symbol)) throw unknownSymbol(symbol);
-    return store.candles(symbol, interval, r).map(toCandleRow);
+    const live = store.candles(symbol, interval, r);
+    if (history === undefined) return live.map(toCandleRow);
+    const oldest = store.candles(symbol, interval, { limit: Number.MAX_SAFE_INTEGER })[0]?.start ?? Number.POSITIVE_INFINITY;
+    const wantsOlder = (r.from === undefined || r.from < oldest) && (r.limit === undefined || live.length < r.limit);
+    if (!wantsOlder) return live.map(toCandleRow);
+    const to = Math.min(r.to ?? Number.POSITIVE_INFINITY, oldest - 1);
+    const older = await history(symbol, interval, {
+      ...(r.from === undefined ? {} : { from: r.from }),
+      ...(Number.isFinite(to) ? { to } : {}),
+      ...(r.limit === undefined ? {} : { limit: r.limit - live.length }),
+    });
+    return [...older, ...live].map(toCandleRow);
   });
 }

@@ -129,6 +129,13 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        warehouse: z
+          .object({
+            /** Final candles of these intervals are kept in the lake database's serving.candles; the API reads history beyond the live rings from it. */
+            intervals: z.array(z.enum(['1s', '1m', '5m', '15m', '1h', '1d'])).default(['1m', '5m', '15m', '1h', '1d']),
+          })
+          .strict()
+          .prefault({}),
         /** DuckDB worker threads for models and SQL. */
         threads: positiveInt.max(64).default(2),
         /** DuckDB memory limit for the lake database, e.g. '2GB'. */
