@@ -241,6 +241,8 @@ export class Platform {
             logger: o.logger,
           });
           platform.bronze.start();
+          const bronze = platform.bronze;
+          lakehouse.beforeIncremental = () => bronze.requestFlush();
         }
       }
       if (platform.api !== null && o.serve !== false) {

@@ -59,6 +59,8 @@ export class Lakehouse {
   readonly jobs: JobScheduler;
   readonly #settings: LakehouseSettings;
   #started = false;
+  /** Called before each incremental run: lands what the log holds, so the run sees ticks up to its start. */
+  beforeIncremental: (() => Promise<void>) | null = null;
 
   private constructor(db: LakeDatabase, runner: ModelRunner, sql: SqlQueryService, jobs: JobScheduler, settings: LakehouseSettings) {
     this.db = db;
@@ -76,6 +78,8 @@ export class Lakehouse {
       const runner = await ModelRunner.open({ lake: db, project, reference: o.reference, vars: s.vars, operators: { indicators: indicatorsModel() }, ...(o.logger ? { logger: o.logger } : {}), ...(o.now ? { now: o.now } : {}) });
       const sql = new SqlQueryService(db, s.sql);
       const now = o.now ?? Date.now;
+      // The jobs call back into the instance made below.
+      let lakehouse: Lakehouse | null = null;
       const common = { retries: s.jobs.retries, backoffMs: s.jobs.backoffMs, catchUp: s.jobs.catchUp };
       const jobs: JobDefinition[] = [
         {
@@ -84,6 +88,7 @@ export class Lakehouse {
           schedule: s.jobs.incremental.schedule,
           ...common,
           run: async () => {
+            await lakehouse?.beforeIncremental?.();
             const r = await runner.run();
             if (r.status === 'failed') throw r.error ?? new Error('model run failed');
             return r.status === 'skipped'
@@ -110,7 +115,8 @@ export class Lakehouse {
         },
       ];
       const scheduler = await JobScheduler.create(db, jobs, { ...(o.logger ? { logger: o.logger } : {}), now });
-      return new Lakehouse(db, runner, sql, scheduler, s);
+      lakehouse = new Lakehouse(db, runner, sql, scheduler, s);
+      return lakehouse;
     } catch (err) {
       await db.close();
       throw err;

@@ -97,6 +97,8 @@ export class BronzeWriter {
   #running: Promise<void> | null = null;
   #stopping = false;
   #closed = false;
+  /** Callers of requestFlush() waiting for the loop's next flush. */
+  #flushWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   #stats: BronzeStats = { flushes: 0, rowsWritten: 0, filesWritten: 0, buffered: 0, lastFlushAt: null, lastError: null };
 
   private constructor(o: Resolved, db: DuckDBInstance, conn: DuckDBConnection, consumer: LogConsumer) {
@@ -166,6 +168,21 @@ export class BronzeWriter {
     }
   }
 
+  /**
+   * Asks the background loop to land everything the log holds now, and resolves when that flush
+   * is committed (the lake's incremental job calls it first, so a run sees ticks up to its start).
+   * Without a running loop it drains and flushes directly.
+   */
+  async requestFlush(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#running === null) {
+      await this.drain();
+      await this.flush();
+      return;
+    }
+    await new Promise<void>((resolve, reject) => this.#flushWaiters.push({ resolve, reject }));
+  }
+
   /** Consumes everything available now without flushing (tests, backfill). */
   async drain(): Promise<number> {
     let n = 0;
@@ -190,7 +207,17 @@ export class BronzeWriter {
     let backoff = 0;
     let failures = 0;
     while (!this.#stopping) {
+      const waiters = this.#flushWaiters;
       try {
+        if (waiters.length > 0) {
+          this.#flushWaiters = [];
+          await this.drain();
+          await this.flush();
+          backoff = 0;
+          failures = 0;
+          for (const w of waiters) w.resolve();
+          continue;
+        }
         const records = await this.#consumer.poll({ maxRecords: 10_000, timeoutMs: 200 });
         this.#add(records);
         const due = this.#buffered >= this.#o.flushRows || (this.#buffered > 0 && this.#o.now() - this.#firstBufferedAt >= this.#o.flushIntervalMs);
@@ -201,12 +228,14 @@ export class BronzeWriter {
         }
       } catch (err) {
         // Rows stay buffered and uncommitted; the next attempt rewrites the same files.
+        for (const w of waiters) w.reject(err);
         this.#stats.lastError = err instanceof Error ? err.message : String(err);
         this.#o.logger?.error({ err }, 'bronze flush failed; retrying');
         backoff = this.#o.now() + Math.min(30_000, 1000 * 2 ** Math.min(5, failures++));
         await new Promise((r) => setTimeout(r, 200));
       }
     }
+    for (const w of this.#flushWaiters.splice(0)) w.resolve();
   }
 
   #add(records: readonly LogRecord[]): void {
@@ -313,6 +342,8 @@ export class BronzeWriter {
 
   /** Loads the buffered columns into the staging table, in data chunks of CHUNK_ROWS. */
   async #stage(table: BronzeTable, cols: unknown[][], n: number): Promise<void> {
+    // A failed attempt may have left its rows here: a retry must stage them once, not twice.
+    await this.#conn.run(`DELETE FROM "stage_${table.name}"`);
     const types = table.columns.map((c) => DUCK_TYPE[c.type]);
     const appender = await this.#conn.createAppender(`stage_${table.name}`);
     const chunk = DuckDBDataChunk.create(types, CHUNK_ROWS);

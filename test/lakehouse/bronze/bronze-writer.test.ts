@@ -1,9 +1,10 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BronzeWriter } from '../../../src/lakehouse/index.js';
+import { StockStreamError } from '../../../src/shared/errors.js';
 import type { Log, LogConsumer } from '../../../src/log/log.js';
 import { Journal } from '../../../src/log/index.js';
 import { DLQ_TOPIC, IngestWriter, TICKS_TOPIC } from '../../../src/sources/ingest/index.js';
@@ -158,6 +159,45 @@ describe('BronzeWriter', () => {
     await w.stop();
     const rows = await query(`SELECT count(*)::INTEGER AS n FROM ${ticksGlob(dir)}`);
     expect(rows[0], 'stop() flushed the last rows: 415 accepted events').toEqual({ n: 415 });
+    await log.close();
+  });
+
+  it('requestFlush lands everything the log holds now, even under the row and age thresholds', async () => {
+    const { dir, log, ingest } = await setup();
+    const w = await BronzeWriter.open({ log, lakeDir: join(dir, 'lake'), flushRows: 1_000_000, flushIntervalMs: 3_600_000 });
+    w.start();
+    await ingest.write(input(8, 50, 'a'));
+    await w.requestFlush();
+    expect(w.stats().buffered).toBe(0);
+    const rows = await query(`SELECT count(*)::INTEGER AS n FROM ${ticksGlob(dir)}`);
+    expect(rows[0], 'the 50 accepted events are in the lake when requestFlush resolves').toEqual({ n: 50 });
+    await w.stop();
+    await log.close();
+  });
+
+  it('a failing write (the staging directory cannot be made) is a clear error; nothing is committed and the next flush lands the same rows', async () => {
+    const { dir, log, ingest } = await setup();
+    const lake = join(dir, 'lake');
+    const w = await BronzeWriter.open({ log, lakeDir: lake });
+    await ingest.write(input(9, 300, 'a'));
+    await w.drain();
+    // A file where the staging directory must go: every write under it fails, as on a full or broken disk.
+    writeFileSync(join(lake, '_staging'), 'in the way');
+    const err = await w.flush().catch((e: unknown) => e as StockStreamError);
+    expect(err).toBeInstanceOf(StockStreamError);
+    expect((err as StockStreamError).code).toBe('SS_LAKE_IO');
+    expect((err as StockStreamError).message).toMatch(/^Expected to write Parquet for bronze\.ticks partition \d under .*_staging.*Check the disk \(space, permissions\)/);
+    expect(w.stats().buffered, 'the rows stay buffered').toBe(302);
+    expect(await log.consumer({ group: 'lake.bronze-check', topics: ['ticks'], reset: 'earliest' }).then(async (c) => {
+      const n = (await c.poll({ maxRecords: 10_000, timeoutMs: 0 })).length;
+      await c.close();
+      return n;
+    })).toBe(300);
+    rmSync(join(lake, '_staging'));
+    await w.flush();
+    const rows = await query(`SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids FROM ${ticksGlob(dir)}`);
+    expect(rows[0], 'after the disk recovers, every row lands once').toEqual({ n: 300, ids: 300 });
+    await w.stop();
     await log.close();
   });
 });
