@@ -9,6 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { FEED_RATE, benchE2e } from './e2e.js';
 import { benchIndicators, formatIndicatorBench } from './indicators.js';
+import { benchBackfill, benchBronze, benchFreshness } from './lake.js';
 import { benchLatency } from './latency.js';
 import { benchJournal } from './log-journal.js';
 import { benchMemory } from './memory.js';
@@ -89,6 +90,42 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
   say('');
   say(`100-byte records, batches of 1,000 over 8 partitions, fsync 'batch': **${fmt(j.recordsPerSec)} records/s**, ${j.mbPerSec.toFixed(0)} MB/s, ${fmt(j.fsyncs)} fsyncs.`);
   say('');
+
+  const bf = await benchBackfill({ ticks: options.quick ? 200_000 : 10_000_000 });
+  say('## Lakehouse: backfill from a file to gold');
+  say('');
+  say(
+    `${fmt(bf.ticks)} simulated events (default universe, 30 % quotes) in one NDJSON file of ${bf.fileMb.toFixed(0)} MB. Peer, in the same run: bare DuckDB (2 threads) COPY of the file to Parquet, then one-minute OHLC per symbol from it. StockStream: \`stockstream backfill\` — every event validated and made durable in the journal, the live operators (dedup, candles at 6 intervals, KPIs), the bronze writer, then every model (silver, the 7 gold tables).`,
+  );
+  say('');
+  say('| measure | value |');
+  say('|---|---|');
+  say(`| DuckDB COPY + OHLC (peer) | ${bf.duckdbSeconds.toFixed(1)} s, ${fmt(bf.duckdbPerSec)} events/s |`);
+  say(`| StockStream backfill to gold | ${bf.oursSeconds.toFixed(1)} s, ${fmt(bf.oursPerSec)} events/s (models: ${bf.modelsSeconds.toFixed(1)} s) |`);
+  say(`| **ratio to the peer** | **${bf.ratio.toFixed(3)}** (target ≥ 0.5) |`);
+  say('');
+
+  const br = await benchBronze({ rows: options.quick ? 200_000 : 1_000_000 });
+  say('## Lakehouse: bronze writer sustained rate');
+  say('');
+  say(`${fmt(br.rows)} events already in the journal (4 partitions), landed by the bronze writer alone in flushes of 100,000 rows: decode, DuckDB staging, \`COPY … PARTITION_BY (date, symbol)\` to zstd Parquet, fsync, rename, commit (${fmt(br.files)} files).`);
+  say('');
+  say('| bronze writer | live pipeline (end to end, above) | ratio |');
+  say('|---:|---:|---:|');
+  say(`| ${fmt(br.rowsPerSec)} rows/s | ${fmt(e2e.pipelinePerSec)} ticks/s | **${(br.rowsPerSec / e2e.pipelinePerSec).toFixed(2)}** (must be ≥ 1 not to be the bottleneck) |`);
+  say('');
+
+  if (!options.quick) {
+    const fr = await benchFreshness();
+    say('## Lakehouse: freshness');
+    say('');
+    say(`\`stockstream up\` with the simulator at its default rate and the default schedule (lake.incremental every minute). Right after an incremental run ends — near the worst case — a marker trade is ingested; gold.ohlc_1m is polled every 250 ms until it shows the marker.`);
+    say('');
+    say('| tick → visible in gold | incremental run before it |');
+    say('|---:|---:|');
+    say(`| **${(fr.visibleAfterMs / 1000).toFixed(1)} s** (target ≤ 70 s) | ${(fr.runMs / 1000).toFixed(1)} s |`);
+    say('');
+  }
 
   if (options.write) {
     const path = 'BENCHMARKS.md';

@@ -9,7 +9,7 @@
 --  * is_late: the event time is older than the newest event time seen before it for its symbol
 --    by more than the allowed lateness;
 --  * is_outlier: a trade further than outlier_atr_multiple × the mean true range of the one-minute
---    bars in the atr window before it (at least five bars) from the median trade price of that window;
+--    bars in the atr window before it (at least five bars) from the median close of those bars;
 --  * dedup and corrections look back dedup_window_ms of event time.
 -- Every rule looks back a bounded time, so an incremental run (only the bronze rows new since the
 -- last run, plus that much earlier silver for context) gives exactly what a full refresh gives.
@@ -55,12 +55,19 @@ seen AS (SELECT NULL::VARCHAR AS symbol, NULL::VARCHAR AS id, NULL::BIGINT AS ts
 ctx AS (SELECT NULL::VARCHAR AS symbol, NULL::BIGINT AS ts, NULL::VARCHAR AS kind, NULL::DOUBLE AS price, NULL::INTEGER AS log_partition, NULL::BIGINT AS log_offset WHERE false),
 prior AS (SELECT NULL::VARCHAR AS symbol, NULL::BIGINT AS last_event_ts WHERE false),
 {% endif %}
+repeated AS (
+  -- Ids seen more than once in this increment: only their rows need ordering (nearly all ids are unique).
+  SELECT symbol, id FROM scaled GROUP BY symbol, id HAVING count(*) > 1
+),
 numbered AS (
   SELECT s.*,
     lag(content_hash) OVER w AS prev_hash,
     lag(ts) OVER w AS prev_ts
-  FROM scaled s
-  WINDOW w AS (PARTITION BY symbol, id ORDER BY log_partition, log_offset)
+  FROM scaled s SEMI JOIN repeated r ON r.symbol = s.symbol AND r.id = s.id
+  WINDOW w AS (PARTITION BY s.symbol, s.id ORDER BY s.log_partition, s.log_offset)
+  UNION ALL
+  SELECT s.*, NULL::UBIGINT AS prev_hash, NULL::BIGINT AS prev_ts
+  FROM scaled s ANTI JOIN repeated r ON r.symbol = s.symbol AND r.id = s.id
 ),
 matched AS (
   -- The earlier event with the same id within the dedup window: in silver already, or earlier in this increment.
@@ -87,9 +94,6 @@ flow AS (
 ordered AS (
   SELECT f.*,
     max(ts) OVER (PARTITION BY symbol ORDER BY log_partition, log_offset ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS max_before,
-    -- The median trade price of the atr window before this event: one spike does not move it, so
-    -- the trade after a spike (back to normal) is not flagged too.
-    median(price) OVER (PARTITION BY symbol, kind ORDER BY ts RANGE BETWEEN {{ var('atr_window_ms') }} PRECEDING AND 1 PRECEDING) AS ref_price,
     (ts // 60000) * 60000 AS minute
   FROM flow f
 ),
@@ -105,14 +109,17 @@ true_range AS (
 ),
 atr AS (
   -- Mean true range of the minutes in the atr window before this one (at least five of them).
-  SELECT symbol, minute, avg(tr) OVER w AS atr, count(tr) OVER w AS bars
-  FROM true_range
-  WINDOW w AS (PARTITION BY symbol ORDER BY minute RANGE BETWEEN {{ var('atr_window_ms') }} PRECEDING AND 60000 PRECEDING)
+  -- ref_price: the median close of those minutes; one spike does not move it, so the trade after
+  -- a spike (back to normal) is not flagged too.
+  SELECT t.symbol, t.minute, avg(t.tr) OVER w AS atr, count(t.tr) OVER w AS bars, median(b.cl) OVER w AS ref_price
+  FROM true_range t
+  JOIN minute_bars b ON b.symbol = t.symbol AND b.minute = t.minute
+  WINDOW w AS (PARTITION BY t.symbol ORDER BY t.minute RANGE BETWEEN {{ var('atr_window_ms') }} PRECEDING AND 60000 PRECEDING)
 ),
 flags AS (
   SELECT o.symbol, o.log_partition, o.log_offset,
     o.ts < greatest(coalesce(o.max_before, o.ts), coalesce(p.last_event_ts, o.ts)) - {{ var('allowed_lateness_ms') }} AS is_late,
-    coalesce(o.kind = 'trade' AND a.bars >= 5 AND a.atr > 0 AND abs(o.price - o.ref_price) > {{ var('outlier_atr_multiple') }} * a.atr, false) AS is_outlier
+    coalesce(o.kind = 'trade' AND a.bars >= 5 AND a.atr > 0 AND abs(o.price - a.ref_price) > {{ var('outlier_atr_multiple') }} * a.atr, false) AS is_outlier
   FROM ordered o
   LEFT JOIN atr a ON a.symbol = o.symbol AND a.minute = o.minute
   LEFT JOIN prior p ON p.symbol = o.symbol
@@ -135,4 +142,3 @@ SELECT
 FROM kept k
 LEFT JOIN flags f ON f.symbol = k.symbol AND f.log_partition = k.log_partition AND f.log_offset = k.log_offset
 LEFT JOIN {{ source('sessions') }} s ON s.exchange = k.exchange AND k.ts >= s.start_ts AND k.ts < s.end_ts
-ORDER BY k.ts, k.log_partition, k.log_offset

@@ -1,0 +1,167 @@
+/**
+ * Lakehouse benchmarks (issue 3): backfill of simulated ticks from a file to gold against bare
+ * DuckDB (COPY to Parquet plus OHLC SQL over the same file) in the same run; the bronze writer's
+ * sustained rate; freshness of gold at the default schedule.
+ */
+import { DuckDBInstance } from '@duckdb/node-api';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { backfillFiles, Platform, createSource, runSource } from '../src/apps/index.js';
+import { BronzeWriter } from '../src/lakehouse/index.js';
+import { Journal } from '../src/log/index.js';
+import { loadConfig } from '../src/shared/config/index.js';
+import { createLogger } from '../src/shared/logger.js';
+import { DLQ_TOPIC, IngestWriter, TICKS_TOPIC } from '../src/sources/ingest/index.js';
+import { Simulator } from '../src/sources/simulator/index.js';
+import type { RawRecord } from '../src/sources/source.js';
+
+/** A Tuesday at the NYSE open: US symbols trade in regular session for the whole file. */
+const START = Date.UTC(2025, 2, 11, 13, 30);
+
+/** `ticks` simulated events (default universe, 30 % quotes) as NDJSON; returns the file size. */
+export async function writeSimulatedNdjson(file: string, ticks: number, ratePerSec: number): Promise<number> {
+  const sim = new Simulator({ seed: 42, clock: 'virtual', startTs: START, ratePerSec, activityCurve: 'flat', source: 'bench' });
+  const out = createWriteStream(file);
+  const batch: RawRecord[] = [];
+  let left = ticks;
+  while (left > 0) {
+    batch.length = 0;
+    const n = sim.generate(batch, Math.min(50_000, left));
+    if (n === 0) break;
+    left -= n;
+    if (!out.write(`${batch.map((e) => JSON.stringify(e)).join('\n')}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  return statSync(file).size;
+}
+
+export interface BackfillBench {
+  ticks: number;
+  fileMb: number;
+  /** Bare DuckDB: COPY the NDJSON to Parquet, then one-minute OHLC per symbol from it. */
+  duckdbSeconds: number;
+  duckdbPerSec: number;
+  /** `stockstream backfill`: ingest (validate, journal, live operators, bronze), then every model. */
+  oursSeconds: number;
+  oursPerSec: number;
+  modelsSeconds: number;
+  ratio: number;
+}
+
+export async function benchBackfill(options: { ticks: number }): Promise<BackfillBench> {
+  const dir = mkdtempSync(join(tmpdir(), 'ss-bench-lake-'));
+  try {
+    const file = join(dir, 'ticks.ndjson');
+    const bytes = await writeSimulatedNdjson(file, options.ticks, 2_000);
+
+    const db = await DuckDBInstance.create(':memory:', { threads: '2' });
+    const c = await db.connect();
+    const t0 = performance.now();
+    await c.run(`COPY (SELECT * FROM read_json('${file}', format = 'newline_delimited')) TO '${join(dir, 'peer.parquet')}' (FORMAT parquet, COMPRESSION zstd)`);
+    await c.run(
+      `CREATE TABLE ohlc AS SELECT symbol, (ts // 60000) * 60000 AS start, arg_min(price, ts) AS open, max(price) AS high, min(price) AS low, arg_max(price, ts) AS close, sum(size) AS volume, count(*) AS trades FROM '${join(dir, 'peer.parquet')}' WHERE kind = 'trade' GROUP BY ALL`,
+    );
+    const duckdbSeconds = (performance.now() - t0) / 1000;
+    c.closeSync();
+    db.closeSync();
+
+    const config = loadConfig({ env: {}, overrides: { dataDir: join(dir, 'data'), source: 'replay', 'ingest.unknownSymbols': 'accept', 'log.fsync': 'batch' } });
+    const t1 = performance.now();
+    const r = await backfillFiles(config, [file], { logger: createLogger('silent') });
+    const oursSeconds = (performance.now() - t1) / 1000;
+    if (r.models?.status !== 'success') throw new Error(`backfill models: ${r.models?.status} ${r.models?.error?.message ?? ''}`);
+    return {
+      ticks: options.ticks,
+      fileMb: bytes / 2 ** 20,
+      duckdbSeconds,
+      duckdbPerSec: options.ticks / duckdbSeconds,
+      oursSeconds,
+      oursPerSec: options.ticks / oursSeconds,
+      modelsSeconds: r.models.durationMs / 1000,
+      ratio: duckdbSeconds / oursSeconds,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface BronzeBench {
+  rows: number;
+  rowsPerSec: number;
+  files: number;
+}
+
+/** The bronze writer alone: a journal pre-filled with `rows` simulated events, landed in flushes of 100,000 rows. */
+export async function benchBronze(options: { rows: number }): Promise<BronzeBench> {
+  const dir = mkdtempSync(join(tmpdir(), 'ss-bench-bronze-'));
+  try {
+    const log = await Journal.open({ dir: join(dir, 'journal'), fsync: 'never', retentionCheckMs: 0 });
+    await log.ensureTopic(TICKS_TOPIC, { partitions: 4 });
+    await log.ensureTopic(DLQ_TOPIC, { partitions: 1 });
+    const ingest = new IngestWriter({ log, source: 'bench', policy: (now) => ({ now, maxFutureMs: Number.POSITIVE_INFINITY, maxPastMs: Number.POSITIVE_INFINITY, knownSymbols: null }) });
+    const sim = new Simulator({ seed: 7, clock: 'virtual', startTs: START, ratePerSec: 2_000, activityCurve: 'flat', source: 'bench' });
+    for (let left = options.rows; left > 0; ) {
+      const batch: RawRecord[] = [];
+      const n = sim.generate(batch, Math.min(20_000, left));
+      left -= n;
+      await ingest.write(batch);
+    }
+    const w = await BronzeWriter.open({ log, lakeDir: join(dir, 'lake'), flushRows: 100_000 });
+    const t0 = performance.now();
+    let files = 0;
+    for (;;) {
+      const n = await w.drain();
+      if (n === 0) break;
+      files += await w.flush();
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    await w.stop();
+    await log.close();
+    return { rows: options.rows, rowsPerSec: options.rows / seconds, files };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface FreshnessBench {
+  /** A tick ingested right after an incremental run, until a query sees it in gold.ohlc_1m. */
+  visibleAfterMs: number;
+  /** That incremental run's own duration. */
+  runMs: number;
+}
+
+/**
+ * Freshness at the default schedule (every minute), near its worst case: the platform runs the
+ * simulator at its default rate; right after an incremental run ends, a marker trade is ingested,
+ * and gold.ohlc_1m is polled until it shows it.
+ */
+export async function benchFreshness(): Promise<FreshnessBench> {
+  const dir = mkdtempSync(join(tmpdir(), 'ss-bench-fresh-'));
+  const config = loadConfig({ env: {}, overrides: { dataDir: dir, port: 0, 'ingest.unknownSymbols': 'accept', 'lake.jobs.catchUp': 'none' } });
+  const platform = await Platform.start({ config, logger: createLogger('silent') });
+  const lake = platform.lakehouse;
+  if (lake === null) throw new Error('the lake is off');
+  const run = await runSource(platform, createSource(config, platform));
+  try {
+    const runsDone = async (): Promise<number> => (await lake.jobs.runs({ job: 'lake.incremental', limit: 1000 })).filter((r) => r.status !== 'skipped' || r.detail === 'no new data').length;
+    const before = await runsDone();
+    while ((await runsDone()) === before) await new Promise((r) => setTimeout(r, 200));
+    const [last] = await lake.jobs.runs({ job: 'lake.incremental', limit: 1 });
+    const t0 = performance.now();
+    await platform.ingest.write([{ kind: 'trade', symbol: 'FRESH', ts: Date.now(), source: 'bench', id: `fresh-${Date.now()}`, price: 1, size: 1 }]);
+    for (;;) {
+      const r = await lake.sql.query("SELECT count(*) FROM gold.ohlc_1m WHERE symbol = 'FRESH'");
+      if (Number(r.rows[0]?.[0]) > 0) break;
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    return { visibleAfterMs: performance.now() - t0, runMs: last?.durationMs ?? 0 };
+  } finally {
+    await run.stop();
+    await run.done.catch(() => undefined);
+    await platform.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
