@@ -155,6 +155,7 @@ export async function benchFreshness(): Promise<FreshnessBench> {
     for (;;) {
       const r = await lake.sql.query("SELECT count(*) FROM gold.ohlc_1m WHERE symbol = 'FRESH'");
       if (Number(r.rows[0]?.[0]) > 0) break;
+      if (performance.now() - t0 > 180_000) throw new Error('freshness: the marker trade was not in gold.ohlc_1m after 180 s');
       await new Promise((res) => setTimeout(res, 250));
     }
     return { visibleAfterMs: performance.now() - t0, runMs: last?.durationMs ?? 0 };

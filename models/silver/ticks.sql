@@ -19,7 +19,8 @@ WITH inc AS (
 typed AS (
   SELECT
     b.symbol, b.ts, b.kind, b.source, b.id, b.conditions, b.bar_interval,
-    i.exchange, i.currency, coalesce(i.time_zone, 'UTC') AS time_zone,
+    -- A symbol outside the instrument list trades around the clock in UTC days, as in the live pipeline.
+    coalesce(i.exchange, 'CRYPTO') AS exchange, i.currency, coalesce(i.time_zone, 'UTC') AS time_zone,
     CASE WHEN i.currency = 'VND' AND coalesce(b.price, b.close, least(b.bid, b.ask)) < 1000 THEN 1000 ELSE 1 END AS price_scale,
     b.price, b.size, b.bid, b.ask, b.bid_size, b.ask_size, b.open, b.high, b.low, b.close, b.volume,
     b.log_partition, b.log_offset, b.log_ts

@@ -340,6 +340,7 @@ export class Platform {
       },
       live: { status: 'ok' as const, ...this.store.stats() },
       ...(this.bronze === null ? {} : { lake: this.#lakeHealth(this.bronze, now) }),
+      ...(this.lakehouse === null ? {} : { jobs: this.#jobsHealth(this.lakehouse) }),
     };
     const statuses = Object.values(components).map((x) => x.status);
     const status = statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'ok';
@@ -354,6 +355,17 @@ export class Platform {
       status: s.lastError !== null || stale ? 'degraded' : 'ok',
       ...(s.lastFlushAt === null ? { detail: 'no bronze flush yet' } : { lagMs: now - s.lastFlushAt }),
       ...s,
+    };
+  }
+
+  /** Degraded while a job's latest run failed (every retry used); the detail says which and why. */
+  #jobsHealth(lake: Lakehouse): { status: 'ok' | 'degraded'; detail?: string } & Record<string, unknown> {
+    const runs = [...lake.jobs.lastRuns().values()];
+    const failed = runs.filter((r) => r.status === 'failed');
+    return {
+      status: failed.length > 0 ? 'degraded' : 'ok',
+      ...(failed.length > 0 ? { detail: failed.map((r) => `${r.job}: ${r.error ?? 'failed'}`).join('; ') } : runs.length === 0 ? { detail: 'no job run yet' } : {}),
+      last: Object.fromEntries(runs.map((r) => [r.job, { status: r.status, at: r.startedAt, durationMs: Math.round(r.durationMs), rows: r.rows }])),
     };
   }
 

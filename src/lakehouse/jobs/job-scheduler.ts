@@ -88,6 +88,8 @@ export class JobScheduler {
   readonly #logger: Logger | null;
   readonly #now: () => number;
   #timers: Cron[] = [];
+  /** The latest run of each job in this process, for health checks (synchronous). */
+  readonly #last = new Map<string, JobRun>();
   #stopped = false;
   #nextRunId = 1;
 
@@ -253,7 +255,13 @@ export class JobScheduler {
     return run;
   }
 
+  /** The latest run of each job since this process started. */
+  lastRuns(): ReadonlyMap<string, JobRun> {
+    return this.#last;
+  }
+
   async #record(r: JobRun): Promise<void> {
+    this.#last.set(r.job, r);
     await this.#lake.run(
       `INSERT INTO meta.job_runs VALUES (${q(r.job)}, ${r.runId}, ${q(r.trigger)}, ${r.scheduledFor ?? 'NULL'}, ${r.startedAt}, ${r.finishedAt}, ${q(r.status)}, ${r.attempts}, ${r.rows}, ${r.durationMs}, ${q(r.detail)}, ${q(r.error === null ? null : r.error.slice(0, 4000))})`,
     );

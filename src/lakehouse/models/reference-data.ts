@@ -57,7 +57,8 @@ export async function writeInstruments(conn: DuckDBConnection, ref: LakeReferenc
  */
 export async function writeSessions(conn: DuckDBConnection, ref: LakeReferenceData, fromDate: string, toDate: string): Promise<void> {
   await conn.run(SESSIONS_DDL);
-  const exchanges = [...new Set(ref.instruments.map((i) => i.exchange))].sort();
+  // CRYPTO too: symbols outside the instrument list trade on its 24/7 calendar, as in the live pipeline.
+  const exchanges = [...new Set<ExchangeCode>([...ref.instruments.map((i) => i.exchange), 'CRYPTO'])].sort();
   const from = Date.parse(`${fromDate}T00:00:00Z`) - 86_400_000;
   const to = Date.parse(`${toDate}T00:00:00Z`) + 86_400_000;
   const rows: string[] = [];
