@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { resolve } from 'node:path';
+import { readdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { ModelRunResult } from '../lakehouse/index.js';
+import { BronzeWriter, type ModelRunResult } from '../lakehouse/index.js';
+import { Journal } from '../log/index.js';
 import type { Config } from '../shared/config/index.js';
 import { StockStreamError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { DLQ_TOPIC, TICKS_TOPIC } from '../sources/ingest/index.js';
 import { ReplaySource } from '../sources/replay/index.js';
-import { Platform } from './platform.js';
+import { openLocalLakehouse } from './lake-client.js';
+import { Platform, runningServer } from './platform.js';
 import { runSource } from './source-runner.js';
 
 export interface BackfillProgress {
@@ -110,6 +114,92 @@ export async function backfillFiles(
     }
   } finally {
     await platform.close();
+  }
+  return result;
+}
+
+export interface LogBackfillResult {
+  /** Records read from the log (ticks and dead letters). */
+  scanned: number;
+  /** Bronze files written for the dates in range. */
+  files: number;
+  /** The dates that got files (the log held records for them). */
+  datesRebuilt: string[];
+  models: ModelRunResult | null;
+}
+
+/**
+ * `stockstream backfill --from-log --from D1 --to D2` (issue 3, "Backfill … from the log over a
+ * time range"): the bronze dates D1..D2 (UTC) are deleted and landed again from every record the
+ * journal still holds for them, then every model is rebuilt (full refresh). Idempotent: an
+ * interrupted run is simply run again. Refused while `up` runs on the same data directory.
+ */
+export async function backfillFromLog(
+  config: Readonly<Config>,
+  range: { from: string; to: string },
+  o: { logger: Logger; onProgress?: (p: BackfillProgress) => void; runModels?: boolean },
+): Promise<LogBackfillResult> {
+  for (const [k, v] of Object.entries(range)) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`))) {
+      throw new StockStreamError('SS_CLI_USAGE', `--${k}: expected a UTC date YYYY-MM-DD, got ${JSON.stringify(v)}`);
+    }
+  }
+  if (range.from > range.to) throw new StockStreamError('SS_CLI_USAGE', `--from ${range.from} is after --to ${range.to}; swap them`);
+  const server = await runningServer(config);
+  if (server !== null) throw new StockStreamError('SS_CLI_USAGE', `backfill --from-log rewrites bronze, but StockStream is running on this data directory (${server.url}, pid ${server.pid}); stop it first`);
+  const dataDir = resolve(config.dataDir);
+  const lakeDir = join(dataDir, 'lake');
+  const log = await Journal.open({ dir: join(dataDir, 'journal'), fsync: config.log.fsync, retentionCheckMs: 0 });
+  const lake = await openLocalLakehouse(config);
+  const result: LogBackfillResult = { scanned: 0, files: 0, datesRebuilt: [], models: null };
+  try {
+    const lo = Date.parse(`${range.from}T00:00:00Z`);
+    const hi = Date.parse(`${range.to}T00:00:00Z`) + 86_400_000;
+    for (const table of ['ticks', 'rejects']) {
+      const dir = join(lakeDir, 'bronze', table);
+      const dates = await readdir(dir).catch(() => [] as string[]);
+      for (const d of dates) {
+        const date = d.replace(/^date=/, '');
+        if (date < range.from || date > range.to) continue;
+        await lake.db.exclusive(() => rm(join(dir, d), { recursive: true, force: true }));
+      }
+      await lake.db.run(`DELETE FROM meta.lake_files WHERE layer = 'bronze' AND tbl = '${table}' AND date BETWEEN DATE '${range.from}' AND DATE '${range.to}'`);
+    }
+    const topics = await log.topics();
+    const total = topics.filter((t) => t.name === TICKS_TOPIC || t.name === DLQ_TOPIC).reduce((s, t) => s + t.partitions.reduce((a, p) => a + (p.endOffset - p.startOffset), 0), 0);
+    const group = `lake.backfill.${Date.now().toString(36)}`;
+    const writer = await BronzeWriter.open({
+      log,
+      lakeDir,
+      group,
+      flushRows: 200_000,
+      accept: (r) => r.timestamp >= lo && r.timestamp < hi,
+      onCommit: async (files) => {
+        for (const f of files) if (!result.datesRebuilt.includes(f.date)) result.datesRebuilt.push(f.date);
+        await lake.registerFiles(files);
+      },
+    });
+    try {
+      for (;;) {
+        const n = await writer.drain();
+        if (n === 0) break;
+        result.scanned += n;
+        o.onProgress?.({ file: `log ${range.from}..${range.to}`, done: result.scanned, total });
+        if (writer.stats().buffered >= 200_000) result.files += await writer.flush();
+      }
+      result.files += await writer.flush();
+    } finally {
+      await writer.stop();
+    }
+    o.onProgress?.({ file: `log ${range.from}..${range.to}`, done: total, total });
+    result.datesRebuilt.sort();
+    if (o.runModels !== false) {
+      result.models = await lake.runner.run({ fullRefresh: true });
+      if (result.models.status === 'failed') throw result.models.error ?? new StockStreamError('SS_MODEL_FAILED', 'the model run failed');
+    }
+  } finally {
+    await lake.close();
+    await log.close();
   }
   return result;
 }

@@ -70,8 +70,11 @@ const lakeOptions = (cmd: Command): Command =>
   cmd.option('--config <file>', 'configuration file (default ./stockstream.yaml when present)').option('--data-dir <dir>', 'where the lake lives (STOCKSTREAM_DATA_DIR)');
 
 lakeOptions(program.command('backfill'))
-  .description('rebuild the lake (bronze to gold) from recorded files through the real pipeline, with a progress bar; resumable')
-  .argument('<files...>', 'CSV, NDJSON or Parquet files of ticks or bars')
+  .description('rebuild the lake (bronze to gold) from recorded files through the real pipeline, or from the log for a range of dates; with a progress bar; resumable')
+  .argument('[files...]', 'CSV, NDJSON or Parquet files of ticks or bars')
+  .option('--from-log', 'rebuild bronze for --from..--to (UTC dates) from the journal, then every model')
+  .option('--from <date>', 'first UTC date YYYY-MM-DD (with --from-log)')
+  .option('--to <date>', 'last UTC date YYYY-MM-DD (with --from-log; default --from)')
   .option('--no-models', 'land bronze only; do not run the models afterwards')
   .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
   .action(runBackfill);

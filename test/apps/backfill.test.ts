@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backfillFiles, countRecords, openLocalLakehouse } from '../../src/apps/index.js';
+import { backfillFiles, backfillFromLog, countRecords, openLocalLakehouse } from '../../src/apps/index.js';
 import { loadConfig } from '../../src/shared/config/index.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { mulberry32, testSeed } from '../fixtures/random.js';
@@ -77,5 +77,35 @@ describe('backfillFiles', () => {
     const third = await backfillFiles(config, [file], { logger });
     expect(third.accepted).toBe(0);
     expect(third.models?.status).toBe('skipped');
+  }, 60_000);
+
+  it('rebuilds a range of bronze dates from the log and every model, after files were lost', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ss-backfill-log-'));
+    dirs.push(dir);
+    const file = recordedDay(dir, 5, 3_000);
+    const config = loadConfig({ env: {}, overrides: { dataDir: join(dir, 'data'), source: 'replay', 'ingest.unknownSymbols': 'accept' } });
+    const logger = createLogger('silent');
+    await backfillFiles(config, [file], { logger });
+    const read = async (sql: string): Promise<unknown> => {
+      const lake = await openLocalLakehouse(config);
+      try {
+        return (await lake.sql.query(sql)).rows;
+      } finally {
+        await lake.close();
+      }
+    };
+    const before = await read('SELECT symbol, open, high, low, close, volume, trades FROM gold.ohlc_daily ORDER BY symbol');
+    // Lose the whole date: every bronze file of 2025-03-11.
+    rmSync(join(dir, 'data', 'lake', 'bronze', 'ticks', 'date=2025-03-11'), { recursive: true });
+    const progress: number[] = [];
+    const r = await backfillFromLog(config, { from: '2025-03-11', to: '2025-03-11' }, { logger, onProgress: (p) => progress.push(p.done) });
+    expect(r.datesRebuilt).toEqual(['2025-03-11']);
+    expect(r.models?.status).toBe('success');
+    expect(r.models?.fullRefresh).toBe(true);
+    expect(progress.at(-1)).toBe(3_002);
+    expect(await read('SELECT count(*), count(DISTINCT id) FROM bronze.ticks'), 'bronze is whole again, each event once').toEqual([[3_000, 3_000]]);
+    expect(await read('SELECT symbol, open, high, low, close, volume, trades FROM gold.ohlc_daily ORDER BY symbol'), 'gold is rebuilt the same').toEqual(before);
+    await expect(backfillFromLog(config, { from: '2025-03-12', to: '2025-03-11' }, { logger })).rejects.toThrow(/--from 2025-03-12 is after --to 2025-03-11/);
+    await expect(backfillFromLog(config, { from: 'yesterday', to: '2025-03-11' }, { logger })).rejects.toThrow(/--from: expected a UTC date YYYY-MM-DD, got "yesterday"/);
   }, 60_000);
 });

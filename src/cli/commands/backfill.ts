@@ -1,18 +1,11 @@
 import cliProgress from 'cli-progress';
-import { backfillFiles } from '../../apps/index.js';
+import { backfillFiles, backfillFromLog } from '../../apps/index.js';
+import { StockStreamError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
 import { configFrom, untilSignal, type CommonOptions } from './options.js';
 
-/**
- * `stockstream backfill <files…>`: rebuild bronze to gold from recorded files, with a progress bar
- * (rows, rate, ETA) on stderr. Ctrl-C stops cleanly; the same command resumes.
- */
-export async function runBackfill(files: string[], opts: CommonOptions & { models: boolean }): Promise<void> {
-  const config = configFrom(opts, { source: 'replay', 'ingest.unknownSymbols': 'accept' });
-  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const abort = new AbortController();
-  void untilSignal().then(() => abort.abort());
-  const bar = new cliProgress.SingleBar(
+function progressBar(): cliProgress.SingleBar {
+  return new cliProgress.SingleBar(
     {
       format: '{file} [{bar}] {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta_formatted}',
       stream: process.stderr,
@@ -23,6 +16,40 @@ export async function runBackfill(files: string[], opts: CommonOptions & { model
     },
     cliProgress.Presets.shades_classic,
   );
+}
+
+/**
+ * `stockstream backfill <files…>`: rebuild bronze to gold from recorded files, with a progress bar
+ * (rows, rate, ETA) on stderr. Ctrl-C stops cleanly; the same command resumes.
+ */
+export async function runBackfill(files: string[], opts: CommonOptions & { models: boolean; fromLog?: boolean; from?: string; to?: string }): Promise<void> {
+  const config = configFrom(opts, { source: 'replay', 'ingest.unknownSymbols': 'accept' });
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  if (opts.fromLog === true) {
+    if (files.length > 0) throw new StockStreamError('SS_CLI_USAGE', 'backfill: give files or --from-log, not both');
+    if (opts.from === undefined) throw new StockStreamError('SS_CLI_USAGE', 'backfill --from-log: --from YYYY-MM-DD is required (and --to, default the same day)');
+    const bar = progressBar();
+    let started = false;
+    const r = await backfillFromLog(config, { from: opts.from, to: opts.to ?? opts.from }, {
+      logger,
+      runModels: opts.models,
+      onProgress: (p) => {
+        if (!started) {
+          bar.start(p.total, 0, { file: p.file, rate: 0 });
+          started = true;
+        }
+        bar.update(p.done, { file: p.file, rate: 0 });
+      },
+    });
+    if (started) bar.stop();
+    process.stdout.write(`Rebuilt bronze for ${r.datesRebuilt.length > 0 ? r.datesRebuilt.join(', ') : 'no date (the log holds nothing in that range)'} from ${r.scanned} log records (${r.files} files).\n`);
+    if (r.models !== null) process.stdout.write(`Models: full refresh, run ${r.models.runId} ${r.models.status}, ${r.models.rows} rows in ${(r.models.durationMs / 1000).toFixed(1)} s.\n`);
+    return;
+  }
+  if (files.length === 0) throw new StockStreamError('SS_CLI_USAGE', 'backfill: name the files to load, or use --from-log --from YYYY-MM-DD [--to YYYY-MM-DD]');
+  const abort = new AbortController();
+  void untilSignal().then(() => abort.abort());
+  const bar = progressBar();
   let current = '';
   let started = 0;
   let from = 0;

@@ -25,6 +25,8 @@ export interface BronzeWriterOptions {
    * files. If it throws, the flush fails and is retried.
    */
   onCommit?: (files: readonly LakeFile[]) => Promise<void>;
+  /** Lands only the records it accepts (a backfill of some dates); the others are read and committed past. */
+  accept?: (record: LogRecord) => boolean;
   logger?: Logger;
   now?: () => number;
 }
@@ -41,7 +43,7 @@ export interface BronzeStats {
   lastError: string | null;
 }
 
-type Resolved = Required<Omit<BronzeWriterOptions, 'logger' | 'onCommit'>> & { logger: Logger | null; onCommit: BronzeWriterOptions['onCommit'] | null };
+type Resolved = Required<Omit<BronzeWriterOptions, 'logger' | 'onCommit' | 'accept'>> & { logger: Logger | null; onCommit: BronzeWriterOptions['onCommit'] | null; accept: BronzeWriterOptions['accept'] | null };
 
 /** The log ranges one flush covers: [from, to) per topic partition. Written before any file. */
 interface Intent {
@@ -120,6 +122,7 @@ export class BronzeWriter {
       tables: options.tables ?? BRONZE_TABLES,
       logger: options.logger ?? null,
       onCommit: options.onCommit ?? null,
+      accept: options.accept ?? null,
       now: options.now ?? Date.now,
     };
     if (!(o.flushIntervalMs > 0)) throw new RangeError(`lake.bronze.flushIntervalMs: expected a number > 0, got ${o.flushIntervalMs}`);
@@ -243,7 +246,8 @@ export class BronzeWriter {
       const r = records[i] as LogRecord;
       const dest = this.#byTopic.get(r.topic);
       if (dest === undefined) continue;
-      dest.table.addRow(r, dest.cols);
+      const accept = this.#o.accept;
+      if (!accept || accept(r)) dest.table.addRow(r, dest.cols);
       const key = `${r.topic}/${r.partition}`;
       const range = this.#ranges.get(key);
       if (range === undefined) this.#ranges.set(key, { topic: r.topic, partition: r.partition, from: r.offset, to: r.offset + 1 });
@@ -281,8 +285,9 @@ export class BronzeWriter {
     for (const r of intent.ranges) await this.#consumer.seek({ topic: r.topic, partition: r.partition }, { offset: r.to });
   }
 
+  /** One intent per consumer group: a backfill's writer never redoes the live writer's flush. */
   #intentPath(): string {
-    return path.join(this.#o.lakeDir, '_state', INTENT_FILE);
+    return path.join(this.#o.lakeDir, '_state', this.#o.group === 'lake.bronze' ? INTENT_FILE : `bronze.${this.#o.group}.intent.json`);
   }
 
   async #write(intent: Intent): Promise<number> {
