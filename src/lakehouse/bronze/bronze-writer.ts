@@ -1,4 +1,4 @@
-import { DuckDBDataChunk, DuckDBInstance, BIGINT, DOUBLE, INTEGER, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBDataChunk, DuckDBInstance, DOUBLE, INTEGER, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../../log/journal/fs-io.js';
@@ -51,9 +51,12 @@ interface Intent {
 }
 
 const INTENT_FILE = 'bronze.intent.json';
-const DUCK_TYPE: Record<BronzeColumnType, DuckDBType> = { VARCHAR, DOUBLE, BIGINT, INTEGER };
+/** Files fsynced at once before their renames. */
+const FSYNC_PARALLEL = 16;
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
+/** Staging column types: BIGINT stages as DOUBLE (see open()). */
+const DUCK_TYPE: Record<BronzeColumnType, DuckDBType> = { VARCHAR, DOUBLE, BIGINT: DOUBLE, INTEGER };
 
 function lakeError(what: string, err: unknown, context: Record<string, unknown> = {}): StockStreamError {
   const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -133,7 +136,9 @@ export class BronzeWriter {
     const db = await DuckDBInstance.create(':memory:', { threads: '2' });
     const conn = await db.connect();
     for (const t of o.tables) {
-      await conn.run(`CREATE TABLE "stage_${t.name}" (${t.columns.map((c) => `"${c.name}" ${c.type}`).join(', ')})`);
+      // BIGINT columns stage as DOUBLE (exact below 2^53; epoch ms and offsets are far below), so
+      // the appender takes plain numbers instead of a BigInt per value; COPY casts them back.
+      await conn.run(`CREATE TABLE "stage_${t.name}" (${t.columns.map((c) => `"${c.name}" ${c.type === 'BIGINT' ? 'DOUBLE' : c.type}`).join(', ')})`);
     }
     const consumer = await o.log.consumer({ group: o.group, topics: o.tables.map((t) => t.topic), reset: 'earliest' });
     const w = new BronzeWriter(o, db, conn, consumer);
@@ -306,23 +311,25 @@ export class BronzeWriter {
       if (n === 0) continue;
       rows += n;
       await this.#stage(table, cols, n);
+      // One COPY per table for every log partition at once: one scan of the staging table, written in parallel.
+      const staging = path.join(lake, '_staging', table.name);
+      const select = table.columns.map((c) => (c.type === 'BIGINT' ? `CAST("${c.name}" AS BIGINT) AS "${c.name}"` : `"${c.name}"`)).join(', ');
+      let groups: Map<string, { rows: number; minTs: number; maxTs: number }>;
+      try {
+        groups = await this.#groupStats(table);
+        await fs.mkdir(staging, { recursive: true });
+        await this.#conn.run(
+          `COPY (SELECT ${select}, CAST(make_timestamp(CAST("${table.dateColumn}" AS BIGINT) * 1000) AS DATE) AS date FROM "stage_${table.name}" ORDER BY log_partition, log_offset) ` +
+            `TO '${staging.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (log_partition, date, symbol), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE, FILENAME_PATTERN 'part_{i}')`,
+        );
+      } catch (err) {
+        throw lakeError(`write Parquet for bronze.${table.name} under ${staging}`, err, { table: table.name });
+      }
       for (const r of intent.ranges) {
         if (r.topic !== table.topic) continue;
-        const staging = path.join(lake, '_staging', table.name, `p${r.partition}`);
         const name = `${r.topic}-p${r.partition}-${r.from}-${r.to - 1}.parquet`;
-        let groups: Map<string, { rows: number; minTs: number; maxTs: number }>;
-        try {
-          groups = await this.#groupStats(table, r.partition);
-          await fs.mkdir(path.dirname(staging), { recursive: true });
-          await this.#conn.run(
-            `COPY (SELECT *, CAST(make_timestamp("${table.dateColumn}" * 1000) AS DATE) AS date FROM "stage_${table.name}" WHERE log_partition = ${r.partition} ORDER BY log_offset) ` +
-              `TO '${staging.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (date, symbol), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE, FILENAME_PATTERN 'part_{i}')`,
-          );
-        } catch (err) {
-          throw lakeError(`write Parquet for bronze.${table.name} partition ${r.partition} under ${staging}`, err, { table: table.name });
-        }
         const base = { layer: 'bronze' as const, table: table.name, topic: r.topic, partition: r.partition, firstOffset: r.from, lastOffset: r.to - 1 };
-        await this.#move(table, staging, path.join(lake, 'bronze', table.name), name, dirs, base, groups, committed);
+        await this.#move(table, path.join(staging, `log_partition=${r.partition}`), path.join(lake, 'bronze', table.name), name, dirs, base, groups, committed);
       }
       await this.#conn.run(`DELETE FROM "stage_${table.name}"`);
     }
@@ -355,27 +362,23 @@ export class BronzeWriter {
     for (let start = 0; start < n; start += CHUNK_ROWS) {
       const m = Math.min(CHUNK_ROWS, n - start);
       chunk.rowCount = m;
-      table.columns.forEach((c, ci) => {
-        const src = cols[ci] as unknown[];
-        const values: DuckDBValue[] = new Array(m);
-        if (c.type === 'BIGINT') for (let i = 0; i < m; i++) values[i] = src[start + i] === null ? null : BigInt(src[start + i] as number);
-        else for (let i = 0; i < m; i++) values[i] = src[start + i] as DuckDBValue;
-        chunk.setColumnValues(ci, values);
-      });
+      for (let ci = 0; ci < cols.length; ci++) chunk.setColumnValues(ci, (cols[ci] as DuckDBValue[]).slice(start, start + m));
       appender.appendDataChunk(chunk);
     }
     appender.flushSync();
     appender.closeSync();
   }
 
-  /** Rows and event-time range per (date, symbol) of one log partition's staged rows, keyed "date/symbol". */
-  async #groupStats(table: BronzeTable, partition: number): Promise<Map<string, { rows: number; minTs: number; maxTs: number }>> {
+
+
+  /** Rows and event-time range per (log partition, date, symbol) of the staged rows, keyed "partition/date/symbol". */
+  async #groupStats(table: BronzeTable): Promise<Map<string, { rows: number; minTs: number; maxTs: number }>> {
     const col = `"${table.dateColumn}"`;
     const r = await this.#conn.runAndReadAll(
-      `SELECT CAST(CAST(make_timestamp(${col} * 1000) AS DATE) AS VARCHAR), symbol, count(*), min(${col}), max(${col}) FROM "stage_${table.name}" WHERE log_partition = ${partition} GROUP BY ALL`,
+      `SELECT log_partition, CAST(CAST(make_timestamp(CAST(${col} AS BIGINT) * 1000) AS DATE) AS VARCHAR), symbol, count(*), min(${col}), max(${col}) FROM "stage_${table.name}" GROUP BY ALL`,
     );
     const out = new Map<string, { rows: number; minTs: number; maxTs: number }>();
-    for (const [date, symbol, n, lo, hi] of r.getRows()) out.set(`${String(date)}/${String(symbol)}`, { rows: Number(n), minTs: Number(lo), maxTs: Number(hi) });
+    for (const [p, date, symbol, n, lo, hi] of r.getRows()) out.set(`${Number(p)}/${String(date)}/${String(symbol)}`, { rows: Number(n), minTs: Number(lo), maxTs: Number(hi) });
     return out;
   }
 
@@ -408,6 +411,7 @@ export class BronzeWriter {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw lakeError(`list staged files in ${staging}`, err);
     }
+    const moves: { file: string; dest: string; entry: LakeFile }[] = [];
     try {
       for (const date of dates) {
         for (const sym of await fs.readdir(path.join(staging, date))) {
@@ -423,13 +427,21 @@ export class BronzeWriter {
           for (let i = 0; i < parts.length; i++) {
             const file = path.join(from, parts[i] as string);
             const finalName = parts.length === 1 ? name : name.replace(/\.parquet$/, `-${i}.parquet`);
-            const stats = parts.length === 1 ? groups.get(`${dateValue}/${symbol}`) : await this.#fileStats(table, file);
-            await fsyncPath(file);
-            await fs.rename(file, path.join(destDir, finalName));
-            out.push({ ...base, path: ['bronze', base.table, date, sym, finalName].join('/'), date: dateValue, symbol, rows: stats?.rows ?? 0, minTs: stats?.minTs ?? 0, maxTs: stats?.maxTs ?? 0 });
+            const stats = parts.length === 1 ? groups.get(`${base.partition}/${dateValue}/${symbol}`) : await this.#fileStats(table, file);
+            moves.push({
+              file,
+              dest: path.join(destDir, finalName),
+              entry: { ...base, path: ['bronze', base.table, date, sym, finalName].join('/'), date: dateValue, symbol, rows: stats?.rows ?? 0, minTs: stats?.minTs ?? 0, maxTs: stats?.maxTs ?? 0 },
+            });
           }
           dirs.add(destDir);
         }
+      }
+      // Every file durable first (in parallel: each fsync is a thread-pool job), then the renames.
+      for (let i = 0; i < moves.length; i += FSYNC_PARALLEL) await Promise.all(moves.slice(i, i + FSYNC_PARALLEL).map((m) => fsyncPath(m.file)));
+      for (const m of moves) {
+        await fs.rename(m.file, m.dest);
+        out.push(m.entry);
       }
     } catch (err) {
       throw lakeError(`move staged Parquet files into ${tableDir}`, err);
