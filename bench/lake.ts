@@ -113,7 +113,7 @@ export async function benchBronze(options: { rows: number }): Promise<BronzeBenc
     const t0 = performance.now();
     let files = 0;
     for (;;) {
-      const n = await w.drain();
+      const n = await w.drain(100_000);
       if (n === 0) break;
       files += await w.flush();
     }

@@ -181,7 +181,8 @@ export async function backfillFromLog(
     });
     try {
       for (;;) {
-        const n = await writer.drain();
+        // Bounded reads: the accepted rows of a large log must not all sit in memory before one flush.
+        const n = await writer.drain(200_000);
         if (n === 0) break;
         result.scanned += n;
         o.onProgress?.({ file: `log ${range.from}..${range.to}`, done: result.scanned, total });

@@ -434,13 +434,25 @@ export class Platform {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.api !== null) await this.api.close();
-    if (this.#wroteServerInfo) await rm(serverInfoPath(this.config), { force: true });
-    await this.runner.stop();
-    await this.bronze?.stop();
-    await this.warehouse?.stop();
-    await this.lakehouse?.close();
-    await this.log.close();
+    // Each step runs even if an earlier one failed (the journal and DuckDB must close); the first error is rethrown.
+    const errors: unknown[] = [];
+    const step = async (fn: () => Promise<unknown> | undefined): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        errors.push(err);
+      }
+    };
+    await step(() => this.api?.close());
+    if (this.#wroteServerInfo) await step(() => rm(serverInfoPath(this.config), { force: true }));
+    await step(() => this.runner.stop());
+    // Jobs first: a scheduled run must not ask the bronze writer to flush while it stops.
+    await step(() => this.lakehouse?.jobs.stop());
+    await step(() => this.bronze?.stop());
+    await step(() => this.warehouse?.stop());
+    await step(() => this.lakehouse?.close());
+    await step(() => this.log.close());
+    if (errors.length > 0) throw errors[0];
   }
 }
 

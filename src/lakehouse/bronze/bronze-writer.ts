@@ -102,6 +102,10 @@ export class BronzeWriter {
   #running: Promise<void> | null = null;
   #stopping = false;
   #closed = false;
+  /** The last flush failed: the next one first redoes its ranges exactly (see flush()). */
+  #failed = false;
+  /** Flushes run one at a time. */
+  #flushing: Promise<void> = Promise.resolve();
   /** Callers of requestFlush() waiting for the loop's next flush. */
   #flushWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   #stats: BronzeStats = { flushes: 0, rowsWritten: 0, filesWritten: 0, buffered: 0, lastFlushAt: null, lastError: null };
@@ -182,7 +186,8 @@ export class BronzeWriter {
    * Without a running loop it drains and flushes directly.
    */
   async requestFlush(): Promise<void> {
-    if (this.#closed) return;
+    // Stopping lands everything anyway; a second flush beside stop()'s would stage the same rows twice.
+    if (this.#closed || this.#stopping) return;
     if (this.#running === null) {
       await this.drain();
       await this.flush();
@@ -192,23 +197,50 @@ export class BronzeWriter {
   }
 
   /** Consumes everything available now without flushing (tests, backfill). */
-  async drain(): Promise<number> {
+  async drain(maxRecords = Number.POSITIVE_INFINITY): Promise<number> {
+    await this.#recoverIfFailed();
     let n = 0;
-    for (;;) {
-      const records = await this.#consumer.poll({ maxRecords: 10_000, timeoutMs: 0 });
+    while (n < maxRecords) {
+      const records = await this.#consumer.poll({ maxRecords: Math.min(10_000, maxRecords - n), timeoutMs: 0 });
       if (records.length === 0) return n;
       this.#add(records);
       n += records.length;
     }
+    return n;
   }
 
   /** Writes the buffered rows to the lake and commits their offsets. Returns the files written. */
   async flush(): Promise<number> {
-    if (this.#buffered === 0) return 0;
-    const intent: Intent = { ranges: [...this.#ranges.values()] };
-    const files = await this.#write(intent);
-    this.#reset();
-    return files;
+    const previous = this.#flushing;
+    let done: () => void = () => undefined;
+    this.#flushing = new Promise((r) => (done = r));
+    await previous;
+    try {
+      await this.#recoverIfFailed();
+      if (this.#buffered === 0) return 0;
+      const intent: Intent = { ranges: [...this.#ranges.values()] };
+      try {
+        const files = await this.#write(intent);
+        this.#reset();
+        return files;
+      } catch (err) {
+        // Some files may already be in place under this attempt's names. The retry must write
+        // exactly these ranges again (same names, nothing extra), so forget the buffer, rewind
+        // the consumer, and redo the batch from the intent like a crash recovery.
+        this.#reset();
+        for (const r of intent.ranges) await this.#consumer.seek({ topic: r.topic, partition: r.partition }, { offset: r.from });
+        this.#failed = true;
+        throw err;
+      }
+    } finally {
+      done();
+    }
+  }
+
+  async #recoverIfFailed(): Promise<void> {
+    if (!this.#failed) return;
+    await this.#recover();
+    this.#failed = false;
   }
 
   async #loop(): Promise<void> {
@@ -217,6 +249,16 @@ export class BronzeWriter {
     while (!this.#stopping) {
       const waiters = this.#flushWaiters;
       try {
+        if (this.#failed) {
+          // Redo the failed batch before reading anything new (after the backoff).
+          if (backoff !== 0 && this.#o.now() < backoff) {
+            await new Promise((r) => setTimeout(r, 200));
+            continue;
+          }
+          await this.#recoverIfFailed();
+          backoff = 0;
+          failures = 0;
+        }
         if (waiters.length > 0) {
           this.#flushWaiters = [];
           await this.drain();
@@ -276,6 +318,7 @@ export class BronzeWriter {
       throw lakeError(`read the bronze intent ${this.#intentPath()}`, err);
     }
     // Re-read exactly the ranges the interrupted flush covered, so it writes the same files.
+    this.#reset();
     for (const r of intent.ranges) {
       for (let at = r.from; at < r.to; ) {
         const records = await this.#o.log.read({ topic: r.topic, partition: r.partition }, at, Math.min(10_000, r.to - at));
@@ -317,6 +360,8 @@ export class BronzeWriter {
       let groups: Map<string, { rows: number; minTs: number; maxTs: number }>;
       try {
         groups = await this.#groupStats(table);
+        // Nothing a failed attempt left may be moved with this one's files.
+        await fs.rm(staging, { recursive: true, force: true });
         await fs.mkdir(staging, { recursive: true });
         await this.#conn.run(
           `COPY (SELECT ${select}, CAST(make_timestamp(CAST("${table.dateColumn}" AS BIGINT) * 1000) AS DATE) AS date FROM "stage_${table.name}" ORDER BY log_partition, log_offset) ` +

@@ -75,7 +75,6 @@ export class LakeDatabase {
   readonly file: string;
   readonly #db: DuckDBInstance;
   readonly #conn: DuckDBConnection;
-  #nextSeq = 1;
   #closed = false;
   /** Readers-writer lock over the lake's files: queries and runs share it; swapping files needs it alone. */
   #readers = 0;
@@ -115,8 +114,10 @@ export class LakeDatabase {
     for (const s of LAKE_SCHEMAS) await conn.run(`CREATE SCHEMA IF NOT EXISTS ${s}`);
     await conn.run(FILES_DDL);
     const lake = new LakeDatabase(lakeDir, file, db, conn);
-    const seq = await lake.#scalar('SELECT coalesce(max(seq), 0) FROM meta.lake_files');
-    lake.#nextSeq = Number(seq) + 1;
+    // A persistent sequence, never max(seq) + 1: compaction and retention delete the newest rows,
+    // and a number handed out again would sit at or below the models' cursors and never be read.
+    const [start] = await lake.all('SELECT coalesce(max(seq), 0) + 1 AS s FROM meta.lake_files');
+    await conn.run(`CREATE SEQUENCE IF NOT EXISTS meta.lake_file_seq START ${Number(start?.s ?? 1)}`);
     return lake;
   }
 
@@ -153,13 +154,14 @@ export class LakeDatabase {
     this.#check();
     const now = Date.now();
     const values = files
-      .map((f) => {
-        const seq = this.#nextSeq++;
-        return `(${seq}, ${sqlString(f.layer)}, ${sqlString(f.table)}, ${sqlString(f.path)}, DATE ${sqlString(f.date)}, ${sqlString(f.symbol)}, ${sqlString(f.topic)}, ${f.partition}, ${f.firstOffset}, ${f.lastOffset}, ${f.rows}, ${f.minTs}, ${f.maxTs}, ${now})`;
-      })
+      .map((f) => `(${sqlString(f.layer)}, ${sqlString(f.table)}, ${sqlString(f.path)}, DATE ${sqlString(f.date)}, ${sqlString(f.symbol)}, ${sqlString(f.topic)}, ${f.partition}, ${f.firstOffset}, ${f.lastOffset}, ${f.rows}, ${f.minTs}, ${f.maxTs}, ${now})`)
       .join(',\n');
     try {
-      await this.#conn.run(`INSERT INTO meta.lake_files VALUES ${values} ON CONFLICT (path) DO NOTHING`);
+      // Only paths not recorded yet take a number: a redone flush's files keep theirs.
+      await this.#conn.run(
+        `INSERT INTO meta.lake_files SELECT nextval('meta.lake_file_seq'), v.* FROM (VALUES ${values}) v(layer, tbl, path, date, symbol, topic, log_partition, first_offset, last_offset, rows, min_ts, max_ts, added_at) ` +
+          `WHERE v.path NOT IN (SELECT path FROM meta.lake_files)`,
+      );
     } catch (err) {
       throw lakeDbError(`record ${files.length} lake files in meta.lake_files`, err);
     }
@@ -202,11 +204,6 @@ export class LakeDatabase {
     this.#closed = true;
     this.#conn.closeSync();
     this.#db.closeSync();
-  }
-
-  async #scalar(sql: string): Promise<unknown> {
-    const r = await this.#conn.runAndReadAll(sql);
-    return r.getRows()[0]?.[0];
   }
 
   #check(): void {

@@ -200,7 +200,9 @@ export class JobScheduler {
     if (this.#stopped) return;
     const j = this.#job(name);
     if (j.running !== null) {
-      await this.#record({ job: name, runId: this.#nextRunId++, trigger, scheduledFor: slot, startedAt: this.#now(), finishedAt: this.#now(), status: 'skipped', attempts: 0, rows: 0, durationMs: 0, detail: 'the previous run was still in progress', error: null });
+      await this.#record({ job: name, runId: this.#nextRunId++, trigger, scheduledFor: slot, startedAt: this.#now(), finishedAt: this.#now(), status: 'skipped', attempts: 0, rows: 0, durationMs: 0, detail: 'the previous run was still in progress', error: null }).catch((err: unknown) =>
+        this.#logger?.error({ err, job: name }, 'job run could not be recorded'),
+      );
       return;
     }
     await this.#start(name, trigger, slot).catch((err: unknown) => this.#logger?.error({ err, job: name }, 'job run could not be recorded'));

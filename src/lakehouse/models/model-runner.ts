@@ -74,6 +74,8 @@ const META_DDL = [
     duration_ms DOUBLE NOT NULL, error VARCHAR, started_at BIGINT NOT NULL, full_refresh BOOLEAN NOT NULL)`,
   /** Per model: the newest run that changed its table. */
   `CREATE TABLE IF NOT EXISTS meta.model_state (model VARCHAR PRIMARY KEY, last_run_id BIGINT NOT NULL, updated_at BIGINT NOT NULL)`,
+  /** The run that last rebuilt the model whole: consumers that read it incrementally before must rebuild too. */
+  'ALTER TABLE meta.model_state ADD COLUMN IF NOT EXISTS rebuilt_run_id BIGINT DEFAULT 0',
   /** Per (model, input): how far the model has read the input (a catalog seq for 'source:<table>', else a run id). */
   `CREATE TABLE IF NOT EXISTS meta.model_cursors (model VARCHAR NOT NULL, input VARCHAR NOT NULL, position BIGINT NOT NULL, PRIMARY KEY (model, input))`,
   /** Per symbol: the newest event time in the lake and the rows landed (issue 3: the watermark table). */
@@ -174,9 +176,12 @@ export class ModelRunner {
     const records: ModelRunRecord[] = [];
     let runId = 0;
     try {
-      runId = Number((await all(conn, 'SELECT coalesce(max(run_id), 0) + 1 AS id FROM meta.model_runs'))[0]?.id ?? 1);
+      // Past every id in the history and every id stamped on rows: a reused id would hide rows behind cursors.
+      runId = Number((await all(conn, 'SELECT greatest((SELECT coalesce(max(run_id), 0) FROM meta.model_runs), (SELECT coalesce(max(last_run_id), 0) FROM meta.model_state)) + 1 AS id'))[0]?.id ?? 1);
       const maxSeq = Number((await all(conn, 'SELECT coalesce(max(seq), 0) AS s FROM meta.lake_files'))[0]?.s ?? 0);
-      const state = new Map<string, number>((await all(conn, 'SELECT model, last_run_id FROM meta.model_state')).map((r) => [String(r.model), Number(r.last_run_id)]));
+      const stateRows = await all(conn, 'SELECT model, last_run_id, coalesce(rebuilt_run_id, 0) AS rebuilt FROM meta.model_state');
+      const state = new Map<string, number>(stateRows.map((r) => [String(r.model), Number(r.last_run_id)]));
+      const rebuilt = new Map<string, number>(stateRows.map((r) => [String(r.model), Number(r.rebuilt)]));
       const cursors = new Map<string, number>((await all(conn, 'SELECT model, input, position FROM meta.model_cursors')).map((r) => [`${String(r.model)}|${String(r.input)}`, Number(r.position)]));
       const existing = new Set((await all(conn, "SELECT schema_name || '.' || table_name AS id FROM duckdb_tables()")).map((r) => String(r.id)));
       const wmCursor = cursors.get('meta.watermarks|source:ticks') ?? 0;
@@ -189,7 +194,7 @@ export class ModelRunner {
       const lo = [span?.lo, globSpan?.lo].filter((x): x is string => typeof x === 'string').sort()[0];
       const hi = [span?.hi, globSpan?.hi].filter((x): x is string => typeof x === 'string').sort().at(-1);
 
-      const plan = new RunPlan(this, selected, { fullRefresh, runId, maxSeq, state, cursors, existing });
+      const plan = new RunPlan(this, selected, { fullRefresh, runId, maxSeq, state, rebuilt, cursors, existing });
       if (!plan.anyToRun()) {
         return { runId, status: 'skipped', fullRefresh, models: selected.map((m) => ({ model: m.id, status: 'skipped', rows: 0, durationMs: 0 })), newFiles, symbols: [], rows: 0, durationMs: performance.now() - started };
       }
@@ -207,9 +212,10 @@ export class ModelRunner {
           }
           const t0 = performance.now();
           try {
+            const incremental = plan.isIncremental(m.id);
             const rows = await this.#materialize(conn, m, plan);
             total += rows;
-            plan.ran(m);
+            plan.ran(m, incremental);
             records.push({ model: m.id, status: 'success', rows, durationMs: performance.now() - t0 });
           } catch (err) {
             failed = { model: m.id, err };
@@ -219,13 +225,18 @@ export class ModelRunner {
         }
         if (failed === null) {
           await plan.saveCursors(conn, this.#o.now());
-          if (newTicks.length > 0) {
+          // Watermarks move only once every model reading bronze ticks has read them: silver's
+          // lateness rule compares new events with the newest event time before them.
+          const caughtUp = plan.caughtUp('source:ticks');
+          if (caughtUp && newTicks.length > 0) {
             const values = newTicks.map((r) => `(${q(String(r.symbol))}, ${Number(r.ts)}, ${maxSeq}, ${Number(r.n)}, ${this.#o.now()})`).join(', ');
             await conn.run(
               `INSERT INTO meta.watermarks VALUES ${values} ON CONFLICT (symbol) DO UPDATE SET last_event_ts = greatest(meta.watermarks.last_event_ts, excluded.last_event_ts), last_seq = excluded.last_seq, rows = meta.watermarks.rows + excluded.rows, updated_at = excluded.updated_at`,
             );
           }
-          await conn.run(`INSERT INTO meta.model_cursors VALUES ('meta.watermarks', 'source:ticks', ${maxSeq}) ON CONFLICT (model, input) DO UPDATE SET position = excluded.position`);
+          if (caughtUp) await conn.run(`INSERT INTO meta.model_cursors VALUES ('meta.watermarks', 'source:ticks', ${maxSeq}) ON CONFLICT (model, input) DO UPDATE SET position = excluded.position`);
+          // The history commits with the run: its id is then never handed out again.
+          await this.#history(conn, runId, records, startedAt, fullRefresh);
           await conn.run('COMMIT');
         }
       } catch (err) {
@@ -243,7 +254,6 @@ export class ModelRunner {
         this.#o.logger?.error({ err: error, model: failed.model, runId }, 'model run failed and was rolled back');
         return { runId, status: 'failed', fullRefresh, models: final, newFiles, symbols: newTicks.map((r) => String(r.symbol)), rows: 0, durationMs: performance.now() - started, error };
       }
-      await this.#history(conn, runId, records, startedAt, fullRefresh);
       return { runId, status: 'success', fullRefresh, models: records, newFiles, symbols: newTicks.map((r) => String(r.symbol)), rows: total, durationMs: performance.now() - started };
     } finally {
       conn.closeSync();
@@ -392,6 +402,9 @@ export class RunPlan {
   readonly #selected: readonly Model[];
   readonly #fullRefresh: boolean;
   readonly #state: Map<string, number>;
+  readonly #rebuilt: Map<string, number>;
+  /** Models rebuilt whole in this run. */
+  readonly #rebuiltNow = new Set<string>();
   readonly #cursors: Map<string, number>;
   readonly #existing: Set<string>;
   readonly #ran = new Set<string>();
@@ -399,7 +412,7 @@ export class RunPlan {
   constructor(
     runner: ModelRunner,
     selected: readonly Model[],
-    o: { fullRefresh: boolean; runId: number; maxSeq: number; state: Map<string, number>; cursors: Map<string, number>; existing: Set<string> },
+    o: { fullRefresh: boolean; runId: number; maxSeq: number; state: Map<string, number>; rebuilt?: Map<string, number>; cursors: Map<string, number>; existing: Set<string> },
   ) {
     this.#runner = runner;
     this.#selected = selected;
@@ -407,6 +420,7 @@ export class RunPlan {
     this.runId = o.runId;
     this.maxSeq = o.maxSeq;
     this.#state = o.state;
+    this.#rebuilt = o.rebuilt ?? new Map();
     this.#cursors = o.cursors;
     this.#existing = o.existing;
   }
@@ -420,9 +434,29 @@ export class RunPlan {
     return this.#cursors.get(`${model}|${input}`) ?? 0;
   }
 
-  /** A materialized model reads only what is new when its table exists and this is not a full refresh. */
+  /**
+   * An incremental model reads only what is new when its table exists, this is not a full
+   * refresh, and no incremental model it reads was rebuilt whole since it last read it (its
+   * "new rows" would then be every row, and accumulating models would count them twice).
+   */
   isIncremental(model: string): boolean {
-    return !this.#fullRefresh && this.#existing.has(model);
+    if (this.#fullRefresh || !this.#existing.has(model)) return false;
+    const m = this.#runner.project.get(model);
+    if (m.config.materialized !== 'incremental') return false;
+    for (const input of this.#inputsOf(m)) {
+      if (input.startsWith('source:') || this.#runner.project.get(input).config.materialized !== 'incremental') continue;
+      if (this.#rebuiltNow.has(input) || (this.#rebuilt.get(input) ?? 0) > this.cursor(model, input)) return false;
+    }
+    return true;
+  }
+
+  /** True when every model of the project that reads `input` has read it up to this run's snapshot. */
+  caughtUp(input: string): boolean {
+    for (const m of this.#runner.project.models) {
+      if (m.config.materialized === 'view' || !this.#inputsOf(m).includes(input)) continue;
+      if (!this.#ran.has(m.id) && this.cursor(m.id, input) < this.maxSeq) return false;
+    }
+    return true;
   }
 
   /** The bronze tables a model reads through views and increments (its `source:` inputs). */
@@ -457,10 +491,11 @@ export class RunPlan {
     return this.#selected.some((m) => m.config.materialized !== 'view' && this.shouldRun(m));
   }
 
-  ran(m: Model): void {
+  ran(m: Model, incremental: boolean): void {
     if (m.config.materialized !== 'view') {
       this.#ran.add(m.id);
       this.#existing.add(m.id);
+      if (!incremental) this.#rebuiltNow.add(m.id);
     }
   }
 
@@ -469,13 +504,13 @@ export class RunPlan {
     const states: string[] = [];
     for (const m of this.#selected) {
       if (!this.#ran.has(m.id)) continue;
-      states.push(`(${q(m.id)}, ${this.runId}, ${now})`);
+      states.push(`(${q(m.id)}, ${this.runId}, ${now}, ${this.#rebuiltNow.has(m.id) ? this.runId : (this.#rebuilt.get(m.id) ?? 0)})`);
       for (const input of this.#inputsOf(m)) {
         const pos = input.startsWith('source:') ? this.maxSeq : this.#ran.has(input) ? this.runId : (this.#state.get(input) ?? 0);
         rows.push(`(${q(m.id)}, ${q(input)}, ${pos})`);
       }
     }
-    if (states.length > 0) await conn.run(`INSERT INTO meta.model_state VALUES ${states.join(', ')} ON CONFLICT (model) DO UPDATE SET last_run_id = excluded.last_run_id, updated_at = excluded.updated_at`);
+    if (states.length > 0) await conn.run(`INSERT INTO meta.model_state VALUES ${states.join(', ')} ON CONFLICT (model) DO UPDATE SET last_run_id = excluded.last_run_id, updated_at = excluded.updated_at, rebuilt_run_id = excluded.rebuilt_run_id`);
     if (rows.length > 0) await conn.run(`INSERT INTO meta.model_cursors VALUES ${rows.join(', ')} ON CONFLICT (model, input) DO UPDATE SET position = excluded.position`);
   }
 }

@@ -59,6 +59,11 @@ function failingRowsSql(project: ModelProject, m: Model, column: string | null, 
 
 /** Runs the data tests declared beside the given models (`stockstream models test`). */
 export async function runModelTests(lake: LakeDatabase, project: ModelProject, models: readonly Model[]): Promise<ModelTestResult[]> {
+  // Under the lake's shared lock: a compaction must not swap files under a test of bronze.
+  return lake.shared(() => runTests(lake, project, models));
+}
+
+async function runTests(lake: LakeDatabase, project: ModelProject, models: readonly Model[]): Promise<ModelTestResult[]> {
   const conn: DuckDBConnection = await lake.connect();
   const out: ModelTestResult[] = [];
   try {

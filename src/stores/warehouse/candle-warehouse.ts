@@ -25,6 +25,9 @@ const DDL = [
     vwap DOUBLE NOT NULL, trades BIGINT NOT NULL, final BOOLEAN NOT NULL, rev INTEGER NOT NULL)`,
 ];
 
+/** Candles upserted at most per transaction while catching up. */
+const MAX_PENDING = 50_000;
+
 function q(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
@@ -118,7 +121,8 @@ export class CandleWarehouse {
           .map((x) => `(${q(x.symbol)}, ${q(x.interval)}, ${x.start}, ${x.end}, ${num(x.open)}, ${num(x.high)}, ${num(x.low)}, ${num(x.close)}, ${num(x.volume)}, ${num(x.vwap)}, ${x.trades}, ${x.final}, ${x.rev})`);
         await c.run(`INSERT INTO __candles VALUES ${values.join(', ')}`);
       }
-      const lo = Math.min(...candles.map((x) => x.start));
+      let lo = Number.POSITIVE_INFINITY;
+      for (const x of candles) if (x.start < lo) lo = x.start;
       await c.run(`DELETE FROM serving.candles AS t USING __candles AS n WHERE t.start >= ${lo} AND t.symbol = n.symbol AND t.interval = n.interval AND t.start = n.start`);
       await c.run('INSERT INTO serving.candles SELECT * FROM __candles');
       await c.run('DROP TABLE __candles');
@@ -168,7 +172,8 @@ export class CandleWarehouse {
       try {
         const records = await this.#consumer.poll({ maxRecords: 10_000, timeoutMs: 200 });
         this.#add(records);
-        if (Date.now() - last >= this.#o.flushIntervalMs) {
+        // A catch-up from the earliest offset flushes by size too, so a batch stays bounded.
+        if (Date.now() - last >= this.#o.flushIntervalMs || this.#pending.size >= MAX_PENDING) {
           await this.flush();
           last = Date.now();
         }

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { indicatorsModel, loadModelProject, ModelRunner, runModelTests, selectModels, SqlQueryService } from '../../../src/lakehouse/index.js';
+import { indicatorsModel, LakeDatabase, maintainLake, loadModelProject, ModelRunner, runModelTests, selectModels, SqlQueryService } from '../../../src/lakehouse/index.js';
 import { StockStreamError } from '../../../src/shared/errors.js';
 import { MODELS_DIR, openLake, referenceData, type LakeFixture } from './lake-fixture.js';
 
@@ -201,5 +201,51 @@ describe('ModelRunner', () => {
     expect(rel?.failures).toBe(1);
     expect(rel?.sample[0]?.symbol).toBe('ZZZ');
     expect(results.filter((r) => r.status === 'fail').length).toBe(1);
+  });
+
+  it('keeps table models whole, rebuilds consumers of a model rebuilt whole, and moves watermarks only when silver has read the ticks', async () => {
+    const models = copyModels();
+    // A user's table model over the raw ticks: every run must count all of them, not the last batch.
+    writeFileSync(join(models, 'gold', 'tick_count.sql'), "SELECT symbol, count(*) AS n FROM {{ source('ticks') }} GROUP BY symbol");
+    const f = await openLake({ now: OPEN + 86_400_000, modelsDir: models });
+    fixtures.push(f);
+    await f.land([t('AAPL', OPEN, 'w1', 190), t('AAPL', OPEN + 1000, 'w2', 190, 11), t('AAPL', OPEN + 1000, 'w2', 190, 11)]);
+    expect((await f.runner.run()).status).toBe('success');
+    await f.land([t('AAPL', OPEN + 2000, 'w3', 191)]);
+    expect((await f.runner.run()).status).toBe('success');
+    expect(await rows(f, 'SELECT n FROM gold.tick_count'), 'a table model reads all its input every run').toEqual([{ n: 4 }]);
+    const dq = async (): Promise<unknown> => rows(f, "SELECT \"check\", value FROM gold.data_quality WHERE symbol = 'AAPL' AND value > 0 ORDER BY ALL");
+    const before = await dq();
+    expect(before).toEqual([{ check: 'duplicates', value: 1 }]);
+
+    // Rebuild silver alone, then run incrementally: data_quality must rebuild, not add silver's rows again.
+    expect((await f.runner.run({ models: selectModels(f.runner.project, 'silver'), fullRefresh: true })).status).toBe('success');
+    const next = await f.runner.run();
+    expect(next.status).toBe('success');
+    expect(await dq(), 'counts are not doubled after an upstream rebuild').toEqual(before);
+
+    // A run of gold alone must not move the watermarks past ticks silver has not read.
+    await f.land([t('AAPL', OPEN + 10 * 60_000, 'w4', 191)]);
+    const wm = await rows(f, 'SELECT last_event_ts FROM meta.watermarks');
+    expect((await f.runner.run({ models: selectModels(f.runner.project, 'gold') })).status).not.toBe('failed');
+    expect(await rows(f, 'SELECT last_event_ts FROM meta.watermarks'), 'unchanged while silver lags').toEqual(wm);
+    expect((await f.runner.run()).status).toBe('success');
+    expect(await rows(f, "SELECT is_late FROM silver.ticks WHERE id = 'w4'"), 'so w4, the newest event, is not late').toEqual([{ is_late: false }]);
+    expect(await rows(f, 'SELECT last_event_ts FROM meta.watermarks')).toEqual([{ last_event_ts: OPEN + 10 * 60_000 }]);
+  });
+
+  it('never hands out a catalog sequence number again, even after compaction deleted the newest rows', async () => {
+    const f = await openLake({ now: OPEN + 5 * 86_400_000 });
+    fixtures.push(f);
+    for (let i = 0; i < 3; i++) await f.land([t('AAPL', OPEN + i * 1000, `s${i}`, 190)]);
+    expect((await f.runner.run()).status).toBe('success');
+    const [{ top } = { top: 0 }] = (await rows(f, 'SELECT max(seq) AS top FROM meta.lake_files')) as { top: number }[];
+    await maintainLake(f.lake, { before: '2025-03-12', bronzeRetentionDays: 0, silverRetentionDays: 0, now: OPEN + 5 * 86_400_000 });
+    expect(await rows(f, 'SELECT max(seq) AS top FROM meta.lake_files'), 'the compacted file is catalogued as seq 0').toEqual([{ top: 0 }]);
+    // Reopen the database (a restart) and land a new file: it must be numbered past every earlier one.
+    await f.lake.close();
+    f.lake = await LakeDatabase.open({ lakeDir: join(f.dir, 'lake'), file: join(f.dir, 'lake', 'lake.duckdb'), threads: 1 });
+    await f.lake.registerFiles([{ layer: 'bronze', table: 'ticks', path: 'bronze/ticks/date=2025-03-11/symbol=AAPL/new.parquet', date: '2025-03-11', symbol: 'AAPL', topic: 'ticks', partition: 0, firstOffset: 9, lastOffset: 9, rows: 1, minTs: OPEN, maxTs: OPEN }]);
+    expect(Number((await rows(f, "SELECT seq FROM meta.lake_files WHERE path LIKE '%new.parquet'"))[0]?.seq)).toBeGreaterThan(top);
   });
 });
