@@ -13,7 +13,8 @@
 --  * dedup and corrections look back dedup_window_ms of event time.
 -- Every rule looks back a bounded time, so an incremental run (only the bronze rows new since the
 -- last run, plus that much earlier silver for context) gives exactly what a full refresh gives.
-WITH inc AS (
+WITH inc AS MATERIALIZED (
+  -- Read once: the new bronze files are scanned here only.
   SELECT * FROM {{ increment('bronze.ticks') }}
 ),
 typed AS (
@@ -74,11 +75,12 @@ matched AS (
   -- The earlier event with the same id within the dedup window: in silver already, or earlier in this increment.
   SELECT n.* EXCLUDE (prev_hash, prev_ts),
     CASE
-      WHEN p.id IS NOT NULL THEN p.content_hash
+      WHEN p.id IS NOT NULL AND abs(p.ts - n.ts) <= {{ var('dedup_window_ms') }} THEN p.content_hash
       WHEN n.prev_hash IS NOT NULL AND abs(n.ts - n.prev_ts) <= {{ var('dedup_window_ms') }} THEN n.prev_hash
     END AS earlier_hash
   FROM numbered n
-  LEFT JOIN seen p ON p.symbol = n.symbol AND p.id = n.id AND abs(p.ts - n.ts) <= {{ var('dedup_window_ms') }}
+  -- Equalities only in the join (a hash join); the time window is checked above. seen has one row per id.
+  LEFT JOIN seen p ON p.symbol = n.symbol AND p.id = n.id
 ),
 kept AS (
   -- An exact repeat is a duplicate and is dropped; a repeat with other values is a correction.

@@ -318,7 +318,7 @@ export class ModelRunner {
       parts.set(`increment:${id}`, sql);
     }
     const vars: Record<string, string | number | boolean> = { ...this.#o.vars, increment_min_ts: -BIG };
-    if (consumer === null && plan.isIncremental(m.id) && m.increments.length > 0) vars.increment_min_ts = await this.#minTs(conn, [...parts.entries()].filter(([k]) => k.startsWith('increment:')).map(([, v]) => v));
+    if (consumer === null && plan.isIncremental(m.id) && m.increments.length > 0) vars.increment_min_ts = await this.#incrementMinTs(conn, m, plan, parts);
     const ctx: TemplateContext = {
       this: m.id,
       isIncremental: consumer === null ? plan.isIncremental(m.id) : plan.isIncremental(asIncrement),
@@ -334,7 +334,27 @@ export class ModelRunner {
     return renderTemplate(m.files.find((f) => f.endsWith('.sql')) ?? m.id, m.sql, ctx);
   }
 
-  /** The earliest event time (`ts`, else `start`) among the increments; +∞ (as BIG) when they are empty. */
+  /**
+   * The earliest event time among `m`'s increments (+∞ as BIG when they are empty). Bronze
+   * increments are answered by the catalog (each file's min_ts), without reading the files.
+   */
+  async #incrementMinTs(conn: DuckDBConnection, m: Model, plan: RunPlan, parts: ReadonlyMap<string, string>): Promise<number> {
+    let lo = BIG;
+    const relations: string[] = [];
+    for (const id of m.increments) {
+      const x = this.#o.project.get(id);
+      const bronze = x.config.materialized === 'view' && x.dependsOn.length === 0 ? x.sources.filter((src) => this.#o.bronzeTables.some((t) => t.name === src)) : [];
+      if (bronze.length > 0) {
+        for (const table of bronze) {
+          const [row] = await all(conn, `SELECT min(min_ts) AS v FROM meta.lake_files WHERE layer = 'bronze' AND tbl = ${q(table)} AND seq > ${plan.cursor(m.id, `source:${table}`)} AND seq <= ${plan.maxSeq}`);
+          if (row?.v !== null && row?.v !== undefined) lo = Math.min(lo, Number(row.v));
+        }
+      } else relations.push(parts.get(`increment:${id}`) as string);
+    }
+    return Math.min(lo, await this.#minTs(conn, relations));
+  }
+
+  /** The earliest event time (`ts`, else `start`) among the relations; +∞ (as BIG) when they are empty. */
   async #minTs(conn: DuckDBConnection, relations: readonly string[]): Promise<number> {
     let lo = BIG;
     for (const rel of relations) {
