@@ -30,10 +30,11 @@ export class ReplayResume {
   #consumed: number;
   #skip: number;
   readonly #resumedAt: number;
-  readonly #inFlightIds: Set<string>;
+  /** Ids durable after the saved offsets, with how many times each is there (an input may repeat an id on purpose). */
+  readonly #inFlightIds: Map<string, number>;
   #lastSave = 0;
 
-  private constructor(path: string, log: Log, input: string, consumed: number, inFlightIds: Set<string>, saveEveryMs: number) {
+  private constructor(path: string, log: Log, input: string, consumed: number, inFlightIds: Map<string, number>, saveEveryMs: number) {
     this.#path = path;
     this.#log = log;
     this.#input = input;
@@ -52,7 +53,7 @@ export class ReplayResume {
     } catch {
       saved = null;
     }
-    const ids = new Set<string>();
+    const ids = new Map<string, number>();
     if (saved !== null) {
       const topic = (await options.log.topics()).find((t) => t.name === TICKS_TOPIC);
       for (const p of topic?.partitions ?? []) {
@@ -60,7 +61,10 @@ export class ReplayResume {
         while (offset < p.endOffset) {
           const records = await options.log.read({ topic: TICKS_TOPIC, partition: p.partition }, offset, 10_000);
           if (records.length === 0) break;
-          for (const r of records) ids.add(decodeEvent(r.value).id);
+          for (const r of records) {
+            const id = decodeEvent(r.value).id;
+            ids.set(id, (ids.get(id) ?? 0) + 1);
+          }
           offset = (records[records.length - 1] as { offset: number }).offset + 1;
         }
       }
@@ -82,9 +86,15 @@ export class ReplayResume {
     }
     const rest = from === 0 ? batch : batch.slice(from);
     if (this.#inFlightIds.size === 0) return rest;
+    // Drop each durable occurrence once: a later copy of the same id in the input is new input.
     return rest.filter((raw) => {
       const id = idOf(raw);
-      return id === null || !this.#inFlightIds.has(id);
+      if (id === null) return true;
+      const left = this.#inFlightIds.get(id);
+      if (left === undefined) return true;
+      if (left === 1) this.#inFlightIds.delete(id);
+      else this.#inFlightIds.set(id, left - 1);
+      return false;
     });
   }
 

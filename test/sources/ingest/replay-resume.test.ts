@@ -1,0 +1,38 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Journal } from '../../../src/log/index.js';
+import { IngestWriter, ReplayResume, TICKS_TOPIC } from '../../../src/sources/ingest/index.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const T0 = Date.parse('2025-03-11T14:00:00Z');
+const ev = (id: string, i: number) => ({ kind: 'trade', symbol: 'AAPL', ts: T0 + i, source: 'rec', id, price: 100, size: 1 });
+
+describe('ReplayResume', () => {
+  it('after a crash drops each durable occurrence once, so an id the input repeats on purpose still gets in', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ss-resume-'));
+    dirs.push(dir);
+    const log = await Journal.open({ dir: join(dir, 'journal'), fsync: 'never', retentionCheckMs: 0 });
+    await log.ensureTopic(TICKS_TOPIC, { partitions: 1 });
+    const ingest = new IngestWriter({ log, source: 'rec', policy: (now) => ({ now, maxFutureMs: Number.POSITIVE_INFINITY, maxPastMs: Number.POSITIVE_INFINITY, knownSymbols: null }) });
+    const input = [ev('a', 0), ev('b', 1), ev('x1', 2), ev('x2', 3), ev('x1', 2), ev('x3', 4)];
+    const path = join(dir, 'resume.json');
+
+    const first = await ReplayResume.open({ path, log, input: 'file:6', saveEveryMs: 0 });
+    await ingest.write(first.filter(input.slice(0, 2)) as unknown[]);
+    await first.advance(2, 0, true);
+    // x1 and x2 become durable, then the process dies before the resume record is saved.
+    await ingest.write(input.slice(2, 4));
+
+    const second = await ReplayResume.open({ path, log, input: 'file:6', saveEveryMs: 0 });
+    expect(second.resumedAt).toBe(2);
+    const rest = second.filter(input) as { id: string }[];
+    expect(rest.map((e) => e.id), 'x1 and x2 are in the log once each; the second x1 of the input and x3 are new').toEqual(['x1', 'x3']);
+    await log.close();
+  });
+});
