@@ -272,13 +272,22 @@ export class ModelRunner {
   }
 
   /** The SQL of a bronze source: the given files, or every file of the table (null), or an empty typed relation. */
-  async #bronzeSql(table: string, files: readonly string[] | null): Promise<string> {
+  /**
+   * `files`: exactly these; null: every file of the table on disk, except (with `upToSeq`) files the
+   * catalog numbered after the run's snapshot — they landed during the run, and the run's cursors
+   * will say they were read.
+   */
+  async #bronzeSql(table: string, files: readonly string[] | null, upToSeq = BIG): Promise<string> {
     const t = this.#o.bronzeTables.find((x) => x.name === table);
     if (t === undefined) throw new StockStreamError('SS_MODEL_INVALID', `source('${table}') names no bronze table; bronze tables are ${this.#o.bronzeTables.map((x) => x.name).join(', ')}`);
     const empty = `SELECT ${t.columns.map((c) => `CAST(NULL AS ${c.type}) AS "${c.name}"`).join(', ')}, CAST(NULL AS DATE) AS date WHERE false`;
     const opts = "hive_partitioning = true, hive_types = {'date': DATE, 'symbol': VARCHAR}, union_by_name = true";
     if (files === null) {
-      return (await this.#o.lake.hasBronzeFiles(table)) ? `SELECT * FROM read_parquet(${q(this.#o.lake.resolve(`bronze/${table}/*/*/*.parquet`))}, ${opts})` : empty;
+      if (!(await this.#o.lake.hasBronzeFiles(table))) return empty;
+      const all = `read_parquet(${q(this.#o.lake.resolve(`bronze/${table}/*/*/*.parquet`))}, ${opts}`;
+      if (upToSeq >= BIG) return `SELECT * FROM ${all})`;
+      const later = `SELECT ${q(`${this.#o.lake.lakeDir}/`)} || path FROM meta.lake_files WHERE layer = 'bronze' AND tbl = ${q(table)} AND seq > ${upToSeq}`;
+      return `SELECT * EXCLUDE (filename) FROM ${all}, filename = true) WHERE filename NOT IN (${later})`;
     }
     if (files.length === 0) return empty;
     return `SELECT * FROM read_parquet([${files.map((f) => q(this.#o.lake.resolve(f))).join(', ')}], ${opts})`;
@@ -294,7 +303,7 @@ export class ModelRunner {
       case 'watermarks':
         return 'meta.watermarks';
       default: {
-        if (consumer === null || !plan.isIncremental(consumer)) return `(${await this.#bronzeSql(name, null)})`;
+        if (consumer === null || !plan.isIncremental(consumer)) return `(${await this.#bronzeSql(name, null, plan.maxSeq)})`;
         const from = plan.cursor(consumer, `source:${name}`);
         const files = (await all(conn, `SELECT path FROM meta.lake_files WHERE layer = 'bronze' AND tbl = ${q(name)} AND seq > ${from} AND seq <= ${plan.maxSeq} ORDER BY seq, path`)).map((r) => String(r.path));
         return `(${await this.#bronzeSql(name, files)})`;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { indicatorsModel, LakeDatabase, maintainLake, loadModelProject, ModelRunner, runModelTests, selectModels, SqlQueryService } from '../../../src/lakehouse/index.js';
 import { StockStreamError } from '../../../src/shared/errors.js';
+import { RunPlan } from '../../../src/lakehouse/models/model-runner.js';
 import { MODELS_DIR, openLake, referenceData, type LakeFixture } from './lake-fixture.js';
 
 const fixtures: LakeFixture[] = [];
@@ -247,5 +248,24 @@ describe('ModelRunner', () => {
     f.lake = await LakeDatabase.open({ lakeDir: join(f.dir, 'lake'), file: join(f.dir, 'lake', 'lake.duckdb'), threads: 1 });
     await f.lake.registerFiles([{ layer: 'bronze', table: 'ticks', path: 'bronze/ticks/date=2025-03-11/symbol=AAPL/new.parquet', date: '2025-03-11', symbol: 'AAPL', topic: 'ticks', partition: 0, firstOffset: 9, lastOffset: 9, rows: 1, minTs: OPEN, maxTs: OPEN }]);
     expect(Number((await rows(f, "SELECT seq FROM meta.lake_files WHERE path LIKE '%new.parquet'"))[0]?.seq)).toBeGreaterThan(top);
+  });
+
+  it('a full read leaves out bronze files catalogued after the run took its snapshot', async () => {
+    const f = await openLake({ now: OPEN + 86_400_000 });
+    fixtures.push(f);
+    await f.land([t('AAPL', OPEN, 'early', 190)]);
+    const [{ snap } = { snap: 0 }] = (await rows(f, 'SELECT max(seq) AS snap FROM meta.lake_files')) as { snap: number }[];
+    await f.land([t('AAPL', OPEN + 1000, 'later', 191)]);
+    const m = f.runner.project.get('silver.ticks');
+    // A run whose snapshot came before the second file: it must not read that file.
+    const plan = new RunPlan(f.runner, [m], { fullRefresh: true, runId: 1, maxSeq: Number(snap), state: new Map(), cursors: new Map(), existing: new Set() });
+    const conn = await f.lake.connect();
+    try {
+      const sql = await f.runner.render(conn, m, plan, null);
+      const ids = (await conn.runAndReadAll(`SELECT id FROM (${sql})`)).getRowObjectsJS().map((r) => r.id);
+      expect(ids, 'only the file inside the snapshot').toEqual(['early']);
+    } finally {
+      conn.closeSync();
+    }
   });
 });
