@@ -61,14 +61,23 @@ export async function lakeClient(config: Readonly<Config>): Promise<LakeClient> 
   const server = await runningServer(config);
   if (server !== null) return httpClient(server.url);
   const lake = await openLocalLakehouse(config);
+  return { ...lakeApiOf(() => lake), via: `local ${lake.db.lakeDir}`, close: () => lake.close() };
+}
+
+/** The API's view of a lakehouse; `lake` is asked on every call (the platform opens its lake after the API is built). */
+export function lakeApiOf(lake: () => Lakehouse): LakeApi {
   return {
-    via: `local ${lake.db.lakeDir}`,
-    sql: (sql) => lake.sql.query(sql),
-    jobs: () => lake.jobs.jobs(),
-    jobRuns: (o) => lake.jobs.runs(o),
-    runJob: (name) => lake.jobs.run(name),
-    runModels: (o) => lake.runner.run({ models: selectModels(lake.runner.project, o.select), fullRefresh: o.fullRefresh === true }),
-    testModels: (o) => runModelTests(lake.db, lake.runner.project, selectModels(lake.runner.project, o.select)),
-    close: () => lake.close(),
+    sql: (sql) => lake().sql.query(sql),
+    jobs: () => lake().jobs.jobs(),
+    jobRuns: (o) => lake().jobs.runs(o),
+    runJob: (name) => lake().jobs.run(name),
+    runModels: (o) => {
+      const l = lake();
+      return l.runner.run({ models: selectModels(l.runner.project, o.select), fullRefresh: o.fullRefresh === true });
+    },
+    testModels: (o) => {
+      const l = lake();
+      return runModelTests(l.db, l.runner.project, selectModels(l.runner.project, o.select));
+    },
   };
 }

@@ -22,7 +22,8 @@ import { CheckpointStore, PartitionRunner } from '../processors/runtime/index.js
 import type { Config } from '../shared/config/index.js';
 import { Metrics } from '../shared/metrics.js';
 import type { Logger } from '../shared/logger.js';
-import { BronzeWriter, Lakehouse, runModelTests, selectModels } from '../lakehouse/index.js';
+import { BronzeWriter, Lakehouse } from '../lakehouse/index.js';
+import { lakeApiOf } from './lake-client.js';
 import { StockStreamError } from '../shared/errors.js';
 import { DLQ_TOPIC, IngestWriter, TICKS_TOPIC } from '../sources/ingest/index.js';
 import { defaultUniverse } from '../sources/simulator/index.js';
@@ -398,24 +399,10 @@ export class Platform {
 
   /** The lake routes' view of the lakehouse, which opens after the API is built. */
   #lakeApi(): LakeApi {
-    const lake = (): Lakehouse => {
+    return lakeApiOf(() => {
       if (this.lakehouse === null) throw new StockStreamError('SS_LAKE_IO', 'The lake is still opening (or failed to open; see the server log); try again in a moment.');
       return this.lakehouse;
-    };
-    return {
-      sql: (sql) => lake().sql.query(sql),
-      jobs: () => lake().jobs.jobs(),
-      jobRuns: (o) => lake().jobs.runs(o),
-      runJob: (name) => lake().jobs.run(name),
-      runModels: (o) => {
-        const l = lake();
-        return l.runner.run({ models: selectModels(l.runner.project, o.select), fullRefresh: o.fullRefresh === true });
-      },
-      testModels: (o) => {
-        const l = lake();
-        return runModelTests(l.db, l.runner.project, selectModels(l.runner.project, o.select));
-      },
-    };
+    });
   }
 
   /** Refreshes values that need I/O to read (called by the CLI on a timer). */

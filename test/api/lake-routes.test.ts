@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApi, type LakeApi } from '../../src/api/index.js';
-import { Lakehouse, runModelTests, selectModels } from '../../src/lakehouse/index.js';
+import { buildApi } from '../../src/api/index.js';
+import { lakeApiOf } from '../../src/apps/index.js';
+import { Lakehouse } from '../../src/lakehouse/index.js';
 import { loadConfig } from '../../src/shared/config/index.js';
 import { referenceData } from '../lakehouse/models/lake-fixture.js';
 import { deps, storeWithData } from './fixtures.js';
@@ -17,15 +18,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ss-lake-api-'));
   const config = loadConfig({ env: {}, overrides: { 'lake.sql.maxRows': 5 } });
   lake = await Lakehouse.open({ lakeDir: join(dir, 'lake'), settings: { ...config.lake, jobs: { ...config.lake.jobs, enabled: false } }, reference: referenceData() });
-  const api: LakeApi = {
-    sql: (sql) => lake.sql.query(sql),
-    jobs: () => lake.jobs.jobs(),
-    jobRuns: (o) => lake.jobs.runs(o),
-    runJob: (name) => lake.jobs.run(name),
-    runModels: (o) => lake.runner.run({ models: selectModels(lake.runner.project, o.select), fullRefresh: o.fullRefresh === true }),
-    testModels: (o) => runModelTests(lake.db, lake.runner.project, selectModels(lake.runner.project, o.select)),
-  };
-  app = buildApi(deps(storeWithData(), { lake: api }));
+  app = buildApi(deps(storeWithData(), { lake: lakeApiOf(() => lake) }));
 });
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { DuckDBDataChunk, DuckDBInstance, DOUBLE, INTEGER, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../../log/journal/fs-io.js';
+import { syncPath, writeFileAtomic } from '../../log/journal/fs-io.js';
 import type { CommitOffset, Log, LogConsumer, LogRecord } from '../../log/log.js';
 import { StockStreamError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
@@ -64,15 +64,6 @@ function lakeError(what: string, err: unknown, context: Record<string, unknown> 
     cause: err,
     context,
   });
-}
-
-async function fsyncPath(p: string): Promise<void> {
-  const h = await fs.open(p, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
 }
 
 /**
@@ -379,7 +370,7 @@ export class BronzeWriter {
       await this.#conn.run(`DELETE FROM "stage_${table.name}"`);
     }
     try {
-      for (const d of dirs) await fsyncPath(d);
+      for (const d of dirs) await syncPath(d);
     } catch (err) {
       throw lakeError('fsync the bronze directories', err);
     }
@@ -483,7 +474,7 @@ export class BronzeWriter {
         }
       }
       // Every file durable first (in parallel: each fsync is a thread-pool job), then the renames.
-      for (let i = 0; i < moves.length; i += FSYNC_PARALLEL) await Promise.all(moves.slice(i, i + FSYNC_PARALLEL).map((m) => fsyncPath(m.file)));
+      for (let i = 0; i < moves.length; i += FSYNC_PARALLEL) await Promise.all(moves.slice(i, i + FSYNC_PARALLEL).map((m) => syncPath(m.file)));
       for (const m of moves) {
         await fs.rename(m.file, m.dest);
         out.push(m.entry);

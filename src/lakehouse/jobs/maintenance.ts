@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { syncPath } from '../../log/journal/fs-io.js';
 import type { LakeDatabase } from '../catalog/lake-database.js';
 
 export interface MaintenanceOptions {
@@ -26,15 +27,6 @@ const INTENT_DDL = `CREATE TABLE IF NOT EXISTS meta.compactions (new_path VARCHA
 
 function q(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
-}
-
-async function fsyncPath(p: string): Promise<void> {
-  const h = await fs.open(p, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -105,7 +97,7 @@ async function maintain(lake: LakeDatabase, db: Db, o: MaintenanceOptions): Prom
     await db.run(
       `COPY (SELECT * FROM read_parquet([${old.map((p) => q(lake.resolve(p))).join(', ')}], hive_partitioning = false, union_by_name = true) ORDER BY log_partition, log_offset) TO ${q(staged)} (FORMAT parquet, COMPRESSION zstd)`,
     );
-    await fsyncPath(staged);
+    await syncPath(staged);
     await finish(lake, newRel, old, staged);
     await db.run('BEGIN TRANSACTION');
     await db.run(`DELETE FROM meta.lake_files WHERE path IN (${old.map(q).join(', ')})`);
@@ -157,7 +149,7 @@ async function finish(lake: LakeDatabase, newRel: string, old: readonly string[]
     if (staged !== null) await fs.rename(staged, target);
     for (const p of old) await fs.rm(lake.resolve(p), { force: true });
   });
-  await fsyncPath(path.dirname(target));
+  await syncPath(path.dirname(target));
 }
 
 /** Completes or abandons compactions a crash interrupted. */

@@ -65,14 +65,19 @@ export function fileSize(fd: number, file: string): Promise<number> {
   return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(ioError('stat', file, err)) : resolve(st.size))));
 }
 
-/** fsync of a directory makes the names created or renamed in it durable (a new file's entry). */
-export async function syncDir(dir: string): Promise<void> {
-  const fd = await openFile(dir, 'r');
+/** fsync of a file (its data and metadata) or of a directory (the names created or renamed in it). */
+export async function syncPath(path: string, what = 'fsync'): Promise<void> {
+  const fd = await openFile(path, 'r');
   try {
-    await new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(ioError('fsync directory', dir, err)) : resolve())));
+    await new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(ioError(what, path, err)) : resolve())));
   } finally {
     await closeFile(fd);
   }
+}
+
+/** fsync of a directory makes the names created or renamed in it durable (a new file's entry). */
+export function syncDir(dir: string): Promise<void> {
+  return syncPath(dir, 'fsync directory');
 }
 
 /** Replaces `file` atomically: write a temp file, fsync it, rename over, fsync the directory. */
