@@ -110,6 +110,7 @@ export async function backfillFiles(
       if (o.runModels !== false && platform.lakehouse !== null) {
         result.models = await platform.lakehouse.runner.run();
         if (result.models.status === 'failed') throw result.models.error ?? new StockStreamError('SS_MODEL_FAILED', 'the model run failed');
+        await platform.lakehouse.exportGold(result.models);
       }
     }
   } finally {
@@ -197,6 +198,7 @@ export async function backfillFromLog(
     if (o.runModels !== false) {
       result.models = await lake.runner.run({ fullRefresh: true });
       if (result.models.status === 'failed') throw result.models.error ?? new StockStreamError('SS_MODEL_FAILED', 'the model run failed');
+      await lake.exportGold(result.models);
     }
   } finally {
     await lake.close();

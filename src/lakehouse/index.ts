@@ -19,3 +19,4 @@ export { runModelTests, type ModelTestResult } from './models/model-tests.js';
 export { JobScheduler, parseSchedule, type JobDefinition, type JobOutcome, type JobRun, type JobInfo, type JobTrigger } from './jobs/job-scheduler.js';
 export { maintainLake, type MaintenanceOptions, type MaintenanceResult } from './jobs/maintenance.js';
 export { Lakehouse, shippedModelsDir, type LakehouseOptions, type LakehouseSettings } from './lakehouse.js';
+export { ParquetExporter, PARTITION_ROWS, type ExportResult } from './export/parquet-export.js';

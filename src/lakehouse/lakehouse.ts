@@ -3,10 +3,11 @@ import path from 'node:path';
 import type { Logger } from '../shared/logger.js';
 import { LakeDatabase, type LakeFile } from './catalog/lake-database.js';
 import { JobScheduler, type JobDefinition } from './jobs/job-scheduler.js';
+import { ParquetExporter, type ExportResult } from './export/parquet-export.js';
 import { maintainLake } from './jobs/maintenance.js';
 import { indicatorsModel } from './models/indicators-model.js';
 import { loadModelProject } from './models/model-project.js';
-import { ModelRunner } from './models/model-runner.js';
+import { ModelRunner, type ModelRunResult } from './models/model-runner.js';
 import type { LakeReferenceData } from './models/reference-data.js';
 import { SqlQueryService, type SqlLimits } from './query/sql-query.js';
 
@@ -47,6 +48,12 @@ export function shippedModelsDir(): string {
   throw new Error(`the shipped models directory was not found above ${import.meta.dirname}`);
 }
 
+/** Gold tables a run changed go to the lake as Parquet too, for other engines (silver goes nightly: it is large). */
+async function exportGold(exporter: ParquetExporter, runner: ModelRunner, r: ModelRunResult, now: number): Promise<ExportResult> {
+  const gold = r.models.filter((m) => m.status === 'success' && m.model.startsWith('gold.') && runner.project.get(m.model).config.materialized !== 'view').map((m) => m.model);
+  return exporter.export(gold, { now });
+}
+
 /**
  * The lakehouse of one process (ARCHITECTURE.md §1 "lake"): the lake database, the SQL models and
  * their runner, read-only SQL, and the scheduled jobs — every minute the incremental bronze →
@@ -77,6 +84,7 @@ export class Lakehouse {
     try {
       const runner = await ModelRunner.open({ lake: db, project, reference: o.reference, vars: s.vars, operators: { indicators: indicatorsModel() }, ...(o.logger ? { logger: o.logger } : {}), ...(o.now ? { now: o.now } : {}) });
       const sql = new SqlQueryService(db, s.sql);
+      const exporter = new ParquetExporter(db);
       const now = o.now ?? Date.now;
       // The jobs call back into the instance made below.
       let lakehouse: Lakehouse | null = null;
@@ -91,14 +99,14 @@ export class Lakehouse {
             await lakehouse?.beforeIncremental?.();
             const r = await runner.run();
             if (r.status === 'failed') throw r.error ?? new Error('model run failed');
-            return r.status === 'skipped'
-              ? { status: 'skipped', rows: 0, detail: 'no new data' }
-              : { status: 'success', rows: r.rows, detail: `${r.newFiles} new bronze files, ${r.symbols.length} symbols, ${r.models.filter((m) => m.status === 'success').length} models` };
+            if (r.status === 'skipped') return { status: 'skipped', rows: 0, detail: 'no new data' };
+            const ex = await exportGold(exporter, runner, r, now());
+            return { status: 'success', rows: r.rows, detail: `${r.newFiles} new bronze files, ${r.symbols.length} symbols, ${r.models.filter((m) => m.status === 'success').length} models, ${ex.files} gold Parquet files` };
           },
         },
         {
           name: 'lake.maintenance',
-          description: 'compaction of closed days’ small bronze files, then retention',
+          description: 'compaction of closed days’ small bronze files, retention, and silver to Parquet',
           schedule: s.jobs.maintenance.schedule,
           ...common,
           run: async () => {
@@ -109,8 +117,9 @@ export class Lakehouse {
               silverRetentionDays: s.retention.silverDays,
               now: t,
             });
-            const detail = `${r.compacted} partitions compacted (${r.filesRemoved} files merged), ${r.bronzeDatesDropped} bronze dates and ${r.silverRowsDropped} silver rows past retention`;
-            return { status: r.compacted + r.bronzeDatesDropped + r.silverRowsDropped > 0 ? 'success' : 'skipped', rows: r.filesRemoved, detail };
+            const ex = await exporter.export(['silver.ticks'], { before: new Date(t).toISOString().slice(0, 10), now: t });
+            const detail = `${r.compacted} partitions compacted (${r.filesRemoved} files merged), ${r.bronzeDatesDropped} bronze dates and ${r.silverRowsDropped} silver rows past retention, ${ex.files} silver Parquet files`;
+            return { status: r.compacted + r.bronzeDatesDropped + r.silverRowsDropped + ex.files > 0 ? 'success' : 'skipped', rows: r.filesRemoved + ex.rows, detail };
           },
         },
       ];
@@ -121,6 +130,11 @@ export class Lakehouse {
       await db.close();
       throw err;
     }
+  }
+
+  /** Writes the gold tables a run changed to the lake as Parquet (the incremental job does it after each run). */
+  exportGold(r: ModelRunResult): Promise<ExportResult> {
+    return exportGold(new ParquetExporter(this.db), this.runner, r, Date.now());
   }
 
   /** For the bronze writer's onCommit. */

@@ -69,6 +69,8 @@ describe('backfillFiles', () => {
       expect(await one('SELECT sum(trades) FROM gold.ohlc_1m'), 'every trade is in a one-minute bar').toBe(n);
       expect(await one('SELECT count(*) FROM gold.ohlc_daily')).toBe(3);
       expect(await one("SELECT value FROM gold.data_quality WHERE \"check\" = 'duplicates' AND symbol = 'AAPL'")).toBe(0);
+      // Gold is in the lake as Parquet too, for other engines.
+      expect(await one(`SELECT sum(trades) FROM read_parquet('${join(dir, 'data', 'lake', 'gold', 'ohlc_daily', 'ohlc_daily.parquet')}')`)).toBe(n);
     } finally {
       await lake.close();
     }
