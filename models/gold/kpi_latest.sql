@@ -1,10 +1,13 @@
 -- The latest KPIs per symbol, as the live KPI operator defines them: last price, change and
 -- change % against the previous session's close, the session's OHLC, volume, VWAP and trades.
+-- On the lake's first day the previous close is the reference the live KPIs use too
+-- (meta.instruments.previous_close, e.g. the simulator's start prices).
 WITH ranked AS (
   SELECT d.*,
-    lag(close) OVER (PARTITION BY symbol ORDER BY date) AS prev_close,
-    row_number() OVER (PARTITION BY symbol ORDER BY date DESC) AS recency
+    coalesce(lag(d.close) OVER (PARTITION BY d.symbol ORDER BY d.date), i.previous_close) AS prev_close,
+    row_number() OVER (PARTITION BY d.symbol ORDER BY d.date DESC) AS recency
   FROM {{ ref('gold.ohlc_daily') }} d
+  LEFT JOIN {{ source('instruments') }} i ON i.symbol = d.symbol
 )
 SELECT
   symbol,

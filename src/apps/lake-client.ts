@@ -52,7 +52,12 @@ export async function openLocalLakehouse(config: Readonly<Config>): Promise<Lake
   return Lakehouse.open({
     lakeDir: join(resolve(config.dataDir), 'lake'),
     settings: { ...config.lake, jobs: { ...config.lake.jobs, enabled: false } },
-    reference: { instruments: defaultUniverse(), calendarOf: exchangeCalendars(config) },
+    // As `up` does: with the simulator, its start prices are the closes before the first day.
+    reference: {
+      instruments: defaultUniverse(),
+      calendarOf: exchangeCalendars(config),
+      ...(config.source === 'simulator' ? { previousCloses: new Map(defaultUniverse().map((i) => [i.symbol, i.startPrice])) } : {}),
+    },
   });
 }
 

@@ -221,7 +221,7 @@ export class Platform {
         const lakehouse = await Lakehouse.open({
           lakeDir: join(dataDir, 'lake'),
           settings: c.lake,
-          reference: { instruments: platform.store.instruments(), calendarOf: platform.calendarOfExchange },
+          reference: { instruments: platform.store.instruments(), calendarOf: platform.calendarOfExchange, ...(o.prevCloses ? { previousCloses: o.prevCloses } : {}) },
           logger: o.logger,
         });
         platform.lakehouse = lakehouse;

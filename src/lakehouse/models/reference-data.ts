@@ -5,6 +5,8 @@ import { zonedToUtc, type ExchangeCode, type Instrument, type MarketCalendar } f
 export interface LakeReferenceData {
   readonly instruments: readonly Instrument[];
   calendarOf(exchange: ExchangeCode): MarketCalendar;
+  /** Closes known before the lake's first day (the live KPIs' reference too), e.g. the simulator's start prices. */
+  readonly previousCloses?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -22,7 +24,7 @@ const AUCTIONS: Partial<Record<ExchangeCode, readonly (readonly [string, string]
 
 export const INSTRUMENTS_DDL = `CREATE TABLE IF NOT EXISTS meta.instruments (
   symbol VARCHAR PRIMARY KEY, name VARCHAR, exchange VARCHAR NOT NULL, currency VARCHAR NOT NULL,
-  sector VARCHAR, shares_outstanding DOUBLE, time_zone VARCHAR NOT NULL)`;
+  sector VARCHAR, shares_outstanding DOUBLE, time_zone VARCHAR NOT NULL, previous_close DOUBLE)`;
 
 /** One phase of one exchange day; window_* are the regular (or pre/post) window it lies in, day_* the session day. */
 export const SESSIONS_DDL = `CREATE TABLE IF NOT EXISTS meta.sessions (
@@ -43,12 +45,16 @@ function atLocal(cal: MarketCalendar, date: string, hhmm: string): number {
 /** Writes meta.instruments (replaced whole) on `conn`. */
 export async function writeInstruments(conn: DuckDBConnection, ref: LakeReferenceData): Promise<void> {
   await conn.run(INSTRUMENTS_DDL);
+  await conn.run('ALTER TABLE meta.instruments ADD COLUMN IF NOT EXISTS previous_close DOUBLE');
   await conn.run('DELETE FROM meta.instruments');
   if (ref.instruments.length === 0) return;
   const rows = ref.instruments.map(
-    (i) => `(${q(i.symbol)}, ${q(i.name)}, ${q(i.exchange)}, ${q(i.currency)}, ${q(i.sector)}, ${Number.isFinite(i.sharesOutstanding) ? i.sharesOutstanding : 'NULL'}, ${q(ref.calendarOf(i.exchange).timeZone)})`,
+    (i) => {
+      const prev = ref.previousCloses?.get(i.symbol);
+      return `(${q(i.symbol)}, ${q(i.name)}, ${q(i.exchange)}, ${q(i.currency)}, ${q(i.sector)}, ${Number.isFinite(i.sharesOutstanding) ? i.sharesOutstanding : 'NULL'}, ${q(ref.calendarOf(i.exchange).timeZone)}, ${prev !== undefined && Number.isFinite(prev) ? `'${prev}'::DOUBLE` : 'NULL'})`;
+    },
   );
-  await conn.run(`INSERT INTO meta.instruments VALUES ${rows.join(',\n')}`);
+  await conn.run(`INSERT INTO meta.instruments BY POSITION VALUES ${rows.join(',\n')}`);
 }
 
 /**

@@ -17,10 +17,11 @@ export const INSTRUMENTS: Instrument[] = [
   { symbol: 'HPG', name: 'Hoa Phat', exchange: 'HOSE', currency: 'VND', sector: 'Materials', sharesOutstanding: 6_396_000_000 },
 ];
 
-export function referenceData(calendar: CalendarOptions = {}): LakeReferenceData {
+export function referenceData(calendar: CalendarOptions = {}, previousCloses?: ReadonlyMap<string, number>): LakeReferenceData {
   const cals = new Map<ExchangeCode, MarketCalendar>();
   return {
     instruments: INSTRUMENTS,
+    ...(previousCloses ? { previousCloses } : {}),
     calendarOf(ex) {
       let c = cals.get(ex);
       if (c === undefined) {
@@ -44,7 +45,7 @@ export interface LakeFixture {
   close(): Promise<void>;
 }
 
-export async function openLake(options: { now: number; calendar?: CalendarOptions; dir?: string; modelsDir?: string }): Promise<LakeFixture> {
+export async function openLake(options: { now: number; calendar?: CalendarOptions; dir?: string; modelsDir?: string; previousCloses?: ReadonlyMap<string, number> }): Promise<LakeFixture> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'ss-lake-'));
   const log = await Journal.open({ dir: join(dir, 'journal'), fsync: 'never', retentionCheckMs: 0 });
   await log.ensureTopic(TICKS_TOPIC, { partitions: 2 });
@@ -53,7 +54,7 @@ export async function openLake(options: { now: number; calendar?: CalendarOption
   const lake = await LakeDatabase.open({ lakeDir: join(dir, 'lake'), file: join(dir, 'lake', 'lake.duckdb'), threads: 1 });
   const bronze = await BronzeWriter.open({ log, lakeDir: join(dir, 'lake'), onCommit: (files) => lake.registerFiles(files) });
   const project = await loadModelProject(options.modelsDir ?? MODELS_DIR);
-  const runner = await ModelRunner.open({ lake, project, reference: referenceData(options.calendar), operators: { indicators: indicatorsModel() } });
+  const runner = await ModelRunner.open({ lake, project, reference: referenceData(options.calendar, options.previousCloses), operators: { indicators: indicatorsModel() } });
   let closed = false;
   return {
     dir,

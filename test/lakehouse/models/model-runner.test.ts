@@ -268,4 +268,16 @@ describe('ModelRunner', () => {
       conn.closeSync();
     }
   });
+
+  it('kpi_latest takes the reference close before the first day, then the previous day of gold', async () => {
+    const f = await openLake({ now: OPEN + 5 * 86_400_000, previousCloses: new Map([['AAPL', 200]]) });
+    fixtures.push(f);
+    await f.land([t('AAPL', OPEN, 'k1', 190)]);
+    expect((await f.runner.run()).status).toBe('success');
+    expect(await rows(f, 'SELECT prev_close, change, change_pct FROM gold.kpi_latest'), 'first day: against the reference close').toEqual([{ prev_close: 200, change: -10, change_pct: -5 }]);
+    await f.land([t('AAPL', OPEN + 86_400_000, 'k2', 209)]);
+    expect((await f.runner.run()).status).toBe('success');
+    expect(await rows(f, 'SELECT prev_close, change FROM gold.kpi_latest'), 'next day: against the first day’s close').toEqual([{ prev_close: 190, change: 19 }]);
+    expect(await rows(f, 'SELECT round(change_pct, 6) AS pct FROM gold.market_treemap'), 'the treemap is coloured from the first day').toEqual([{ pct: 10 }]);
+  });
 });
