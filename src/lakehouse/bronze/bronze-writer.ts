@@ -1,4 +1,5 @@
-import { DuckDBDataChunk, DuckDBInstance, DOUBLE, INTEGER, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import bindings from '@duckdb/node-bindings';
+import { DuckDBInstance, DuckDBTableFunction, DOUBLE, INTEGER, VARCHAR, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { syncPath, writeFileAtomic } from '../../log/journal/fs-io.js';
@@ -58,6 +59,79 @@ const CHUNK_ROWS = 2048;
 /** Staging column types: BIGINT stages as DOUBLE (see open()). */
 const DUCK_TYPE: Record<BronzeColumnType, DuckDBType> = { VARCHAR, DOUBLE, BIGINT: DOUBLE, INTEGER };
 
+/** The buffered columns a table's staging function hands to DuckDB, CHUNK_ROWS at a time. */
+interface StageFeed {
+  cols: unknown[][];
+  n: number;
+  off: number;
+}
+
+function stageFunctionName(t: BronzeTable): string {
+  return `bronze_stage_${t.name}`;
+}
+
+// Scratch memory for one chunk's column: values are laid out here and copied into the vector.
+const scratch = new ArrayBuffer(CHUNK_ROWS * 8);
+const f64 = new Float64Array(scratch);
+const i32 = new Int32Array(scratch);
+const validity = new ArrayBuffer(CHUNK_ROWS / 8);
+const validityWords = new Uint32Array(validity);
+
+/**
+ * A table function DuckDB pulls the staged rows from: each chunk's numbers are laid out in a typed
+ * array and copied into the vector in one call, strings assigned one by one, and every row's
+ * validity written (a VARCHAR row left unwritten and not marked NULL would be read as garbage).
+ * Measured about 3 × less event-loop time per row than the appender's per-value conversion, and
+ * DuckDB inserts on its own thread. https://duckdb.org/docs/api/c/table_functions
+ */
+function stageFunction(t: BronzeTable, feed: StageFeed): DuckDBTableFunction {
+  const kinds = t.columns.map((c) => c.type);
+  return DuckDBTableFunction.create({
+    name: stageFunctionName(t),
+    bindFunction: (bind) => {
+      for (const c of t.columns) bind.addResultColumn(c.name, DUCK_TYPE[c.type]);
+    },
+    // One cursor over the feed: one thread.
+    initFunction: (init) => init.setMaxThreads(1),
+    mainFunction: (_info, out) => {
+      const off = feed.off;
+      const n = Math.min(CHUNK_ROWS, feed.n - off);
+      if (n <= 0) {
+        out.rowCount = 0;
+        return;
+      }
+      bindings.data_chunk_set_size(out.chunk, n);
+      for (let c = 0; c < kinds.length; c++) {
+        const vec = bindings.data_chunk_get_vector(out.chunk, c);
+        const col = feed.cols[c] as unknown[];
+        validityWords.fill(0xffffffff);
+        if (kinds[c] === 'VARCHAR') {
+          for (let i = 0; i < n; i++) {
+            const v = col[off + i];
+            if (v === null || v === undefined) validityWords[i >>> 5] = (validityWords[i >>> 5] as number) & ~(1 << (i & 31));
+            else bindings.vector_assign_string_element(vec, i, v as string);
+          }
+        } else {
+          const ints = kinds[c] === 'INTEGER';
+          for (let i = 0; i < n; i++) {
+            const v = col[off + i] as number | null | undefined;
+            if (v === null || v === undefined) {
+              validityWords[i >>> 5] = (validityWords[i >>> 5] as number) & ~(1 << (i & 31));
+              if (ints) i32[i] = 0;
+              else f64[i] = 0;
+            } else if (ints) i32[i] = v;
+            else f64[i] = v;
+          }
+          bindings.copy_data_to_vector(vec, 0, scratch, 0, n * (ints ? 4 : 8));
+        }
+        bindings.vector_ensure_validity_writable(vec);
+        bindings.copy_data_to_vector_validity(vec, 0, validity, 0, Math.ceil(n / 64) * 8);
+      }
+      feed.off = off + n;
+    },
+  });
+}
+
 function lakeError(what: string, err: unknown, context: Record<string, unknown> = {}): StockStreamError {
   const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
   return new StockStreamError('SS_LAKE_IO', `Expected to ${what}, but it failed: ${reason}. Check the disk (space, permissions) under the lake directory; nothing was committed, the next flush retries.`, {
@@ -85,6 +159,8 @@ export class BronzeWriter {
   readonly #db: DuckDBInstance;
   readonly #conn: DuckDBConnection;
   readonly #consumer: LogConsumer;
+  /** What each table's staging function reads from during #stage. */
+  readonly #feeds: Map<string, StageFeed>;
   readonly #byTopic: Map<string, { table: BronzeTable; cols: unknown[][] }>;
   /** Buffered range per "topic/partition": first offset and next offset. */
   #ranges = new Map<string, { topic: string; partition: number; from: number; to: number }>();
@@ -101,8 +177,9 @@ export class BronzeWriter {
   #flushWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   #stats: BronzeStats = { flushes: 0, rowsWritten: 0, filesWritten: 0, buffered: 0, lastFlushAt: null, lastError: null };
 
-  private constructor(o: Resolved, db: DuckDBInstance, conn: DuckDBConnection, consumer: LogConsumer) {
+  private constructor(o: Resolved, db: DuckDBInstance, conn: DuckDBConnection, consumer: LogConsumer, feeds: Map<string, StageFeed>) {
     this.#o = o;
+    this.#feeds = feeds;
     this.#db = db;
     this.#conn = conn;
     this.#consumer = consumer;
@@ -135,8 +212,14 @@ export class BronzeWriter {
       // the appender takes plain numbers instead of a BigInt per value; COPY casts them back.
       await conn.run(`CREATE TABLE "stage_${t.name}" (${t.columns.map((c) => `"${c.name}" ${c.type === 'BIGINT' ? 'DOUBLE' : c.type}`).join(', ')})`);
     }
+    const feeds = new Map<string, StageFeed>();
+    for (const t of o.tables) {
+      const feed: StageFeed = { cols: [], n: 0, off: 0 };
+      feeds.set(t.name, feed);
+      conn.registerTableFunction(stageFunction(t, feed));
+    }
     const consumer = await o.log.consumer({ group: o.group, topics: o.tables.map((t) => t.topic), reset: 'earliest' });
-    const w = new BronzeWriter(o, db, conn, consumer);
+    const w = new BronzeWriter(o, db, conn, consumer, feeds);
     await w.#recover();
     return w;
   }
@@ -392,18 +475,17 @@ export class BronzeWriter {
   async #stage(table: BronzeTable, cols: unknown[][], n: number): Promise<void> {
     // A failed attempt may have left its rows here: a retry must stage them once, not twice.
     await this.#conn.run(`DELETE FROM "stage_${table.name}"`);
-    const types = table.columns.map((c) => DUCK_TYPE[c.type]);
-    const appender = await this.#conn.createAppender(`stage_${table.name}`);
-    const chunk = DuckDBDataChunk.create(types, CHUNK_ROWS);
-    for (let start = 0; start < n; start += CHUNK_ROWS) {
-      const m = Math.min(CHUNK_ROWS, n - start);
-      chunk.rowCount = m;
-      for (let ci = 0; ci < cols.length; ci++) chunk.setColumnValues(ci, (cols[ci] as DuckDBValue[]).slice(start, start + m));
-      appender.appendDataChunk(chunk);
+    const feed = this.#feeds.get(table.name) as StageFeed;
+    feed.cols = cols;
+    feed.n = n;
+    feed.off = 0;
+    try {
+      await this.#conn.run(`INSERT INTO "stage_${table.name}" SELECT * FROM ${stageFunctionName(table)}()`);
+    } finally {
+      feed.cols = [];
     }
-    appender.flushSync();
-    appender.closeSync();
   }
+
 
 
 
