@@ -108,7 +108,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
   const br = await benchBronze({ rows: options.quick ? 200_000 : 1_000_000 });
   say('## Lakehouse: bronze writer sustained rate');
   say('');
-  say(`${fmt(br.rows)} events already in the journal (4 partitions), landed by the bronze writer alone in flushes of 100,000 rows: decode, DuckDB staging, one \`COPY … PARTITION_BY (log_partition, date, symbol)\` to zstd Parquet, fsync, rename, commit (${fmt(br.files)} files).`);
+  say(`${fmt(br.rows)} events already in the journal (4 partitions), landed by the bronze writer alone, its background loop flushing every 100,000 rows (the next batch is read while DuckDB writes the last): decode, DuckDB staging, one \`COPY … PARTITION_BY (log_partition, date, symbol)\` to zstd Parquet, fsync, rename, commit (${fmt(br.files)} files).`);
   say('');
   say('| bronze writer | live pipeline (end to end, above) | ratio |');
   say('|---:|---:|---:|');

@@ -59,6 +59,12 @@ const CHUNK_ROWS = 2048;
 /** Staging column types: BIGINT stages as DOUBLE (see open()). */
 const DUCK_TYPE: Record<BronzeColumnType, DuckDBType> = { VARCHAR, DOUBLE, BIGINT: DOUBLE, INTEGER };
 
+/** One table's buffered rows: one array per column. */
+interface Buffered {
+  readonly table: BronzeTable;
+  cols: unknown[][];
+}
+
 /** The buffered columns a table's staging function hands to DuckDB, CHUNK_ROWS at a time. */
 interface StageFeed {
   cols: unknown[][];
@@ -161,7 +167,7 @@ export class BronzeWriter {
   readonly #consumer: LogConsumer;
   /** What each table's staging function reads from during #stage. */
   readonly #feeds: Map<string, StageFeed>;
-  readonly #byTopic: Map<string, { table: BronzeTable; cols: unknown[][] }>;
+  readonly #byTopic: Map<string, Buffered>;
   /** Buffered range per "topic/partition": first offset and next offset. */
   #ranges = new Map<string, { topic: string; partition: number; from: number; to: number }>();
   #buffered = 0;
@@ -169,8 +175,10 @@ export class BronzeWriter {
   #running: Promise<void> | null = null;
   #stopping = false;
   #closed = false;
-  /** The last flush failed: the next one first redoes its ranges exactly (see flush()). */
-  #failed = false;
+  /** The last flush failed: before anything else, its ranges are redone exactly (see #recoverIfFailed). */
+  #failedIntent: Intent | null = null;
+  /** The loop's flush in progress: the loop keeps reading while DuckDB writes. */
+  #inflight: Promise<void> | null = null;
   /** Flushes run one at a time. */
   #flushing: Promise<void> = Promise.resolve();
   /** Callers of requestFlush() waiting for the loop's next flush. */
@@ -292,18 +300,15 @@ export class BronzeWriter {
     try {
       await this.#recoverIfFailed();
       if (this.#buffered === 0) return 0;
-      const intent: Intent = { ranges: [...this.#ranges.values()] };
+      // The batch leaves the buffer now, so reading can go on while it is written.
+      const batch = this.#detach();
+      const intent: Intent = { ranges: batch.ranges };
       try {
-        const files = await this.#write(intent);
-        this.#reset();
-        return files;
+        return await this.#write(intent, batch.parts);
       } catch (err) {
-        // Some files may already be in place under this attempt's names. The retry must write
-        // exactly these ranges again (same names, nothing extra), so forget the buffer, rewind
-        // the consumer, and redo the batch from the intent like a crash recovery.
-        this.#reset();
-        for (const r of intent.ranges) await this.#consumer.seek({ topic: r.topic, partition: r.partition }, { offset: r.from });
-        this.#failed = true;
+        // Some files may already be in place under this attempt's names: the retry must write
+        // exactly these ranges again (same names, nothing extra). See #recoverIfFailed.
+        this.#failedIntent = intent;
         throw err;
       }
     } finally {
@@ -311,19 +316,35 @@ export class BronzeWriter {
     }
   }
 
+  /**
+   * After a failed flush: forget what was read since, rewind the consumer to it, and redo the
+   * failed batch from its intent like a crash recovery (or, if the intent was never written,
+   * rewind to the batch's start so it is read again).
+   */
   async #recoverIfFailed(): Promise<void> {
-    if (!this.#failed) return;
-    await this.#recover();
-    this.#failed = false;
+    const failed = this.#failedIntent;
+    if (failed === null) return;
+    const since = [...this.#ranges.values()];
+    this.#reset();
+    for (const r of since) await this.#consumer.seek({ topic: r.topic, partition: r.partition }, { offset: r.from });
+    const redone = await this.#recover();
+    if (!redone) for (const r of failed.ranges) await this.#consumer.seek({ topic: r.topic, partition: r.partition }, { offset: r.from });
+    this.#failedIntent = null;
   }
+
 
   async #loop(): Promise<void> {
     let backoff = 0;
     let failures = 0;
+    const failed = (err: unknown): void => {
+      this.#stats.lastError = err instanceof Error ? err.message : String(err);
+      this.#o.logger?.error({ err }, 'bronze flush failed; retrying');
+      backoff = this.#o.now() + Math.min(30_000, 1000 * 2 ** Math.min(5, failures++));
+    };
     while (!this.#stopping) {
       const waiters = this.#flushWaiters;
       try {
-        if (this.#failed) {
+        if (this.#failedIntent !== null && this.#inflight === null) {
           // Redo the failed batch before reading anything new (after the backoff).
           if (backoff !== 0 && this.#o.now() < backoff) {
             await new Promise((r) => setTimeout(r, 200));
@@ -335,6 +356,7 @@ export class BronzeWriter {
         }
         if (waiters.length > 0) {
           this.#flushWaiters = [];
+          await this.#inflight;
           await this.drain();
           await this.flush();
           backoff = 0;
@@ -342,25 +364,36 @@ export class BronzeWriter {
           for (const w of waiters) w.resolve();
           continue;
         }
+        // Added even when a flush just failed: the recovery rewinds every range in the buffer.
         const records = await this.#consumer.poll({ maxRecords: 10_000, timeoutMs: 200 });
         this.#add(records);
         const due = this.#buffered >= this.#o.flushRows || (this.#buffered > 0 && this.#o.now() - this.#firstBufferedAt >= this.#o.flushIntervalMs);
-        if (due && (backoff === 0 || this.#o.now() >= backoff)) {
-          await this.flush();
-          backoff = 0;
-          failures = 0;
+        if (due && this.#inflight === null && (backoff === 0 || this.#o.now() >= backoff)) {
+          // Not awaited: the next batch is read while DuckDB writes this one (one in flight at most).
+          this.#inflight = this.flush().then(
+            () => {
+              backoff = 0;
+              failures = 0;
+            },
+            failed,
+          );
+          void this.#inflight.finally(() => {
+            this.#inflight = null;
+          });
+        } else if (this.#inflight !== null && this.#buffered >= 2 * this.#o.flushRows) {
+          // Reading runs ahead of writing: wait, so memory stays bounded.
+          await this.#inflight;
         }
       } catch (err) {
-        // Rows stay buffered and uncommitted; the next attempt rewrites the same files.
         for (const w of waiters) w.reject(err);
-        this.#stats.lastError = err instanceof Error ? err.message : String(err);
-        this.#o.logger?.error({ err }, 'bronze flush failed; retrying');
-        backoff = this.#o.now() + Math.min(30_000, 1000 * 2 ** Math.min(5, failures++));
+        failed(err);
         await new Promise((r) => setTimeout(r, 200));
       }
     }
+    await this.#inflight;
     for (const w of this.#flushWaiters.splice(0)) w.resolve();
   }
+
 
   #add(records: readonly LogRecord[]): void {
     for (let i = 0; i < records.length; i++) {
@@ -383,12 +416,23 @@ export class BronzeWriter {
     this.#buffered = 0;
   }
 
-  async #recover(): Promise<void> {
+  /** Takes the buffered batch out (fresh arrays take its place) with the log ranges it covers. */
+  #detach(): { parts: Buffered[]; ranges: Intent['ranges'] } {
+    const parts = [...this.#byTopic.values()].map((d) => ({ table: d.table, cols: d.cols }));
+    for (const d of this.#byTopic.values()) d.cols = d.table.columns.map(() => []);
+    const ranges = [...this.#ranges.values()];
+    this.#ranges = new Map();
+    this.#buffered = 0;
+    return { parts, ranges };
+  }
+
+  /** Redoes the intent left by an interrupted flush, if there is one; true when it did. */
+  async #recover(): Promise<boolean> {
     let intent: Intent;
     try {
       intent = JSON.parse(await fs.readFile(this.#intentPath(), 'utf8')) as Intent;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw lakeError(`read the bronze intent ${this.#intentPath()}`, err);
     }
     // Re-read exactly the ranges the interrupted flush covered, so it writes the same files.
@@ -401,10 +445,10 @@ export class BronzeWriter {
         at = (records[records.length - 1] as LogRecord).offset + 1;
       }
     }
-    this.#o.logger?.warn({ ranges: intent.ranges }, 'bronze: redoing a flush interrupted by a crash');
-    await this.#write(intent);
-    this.#reset();
+    this.#o.logger?.warn({ ranges: intent.ranges }, 'bronze: redoing an interrupted flush');
+    await this.#write(intent, this.#detach().parts);
     for (const r of intent.ranges) await this.#consumer.seek({ topic: r.topic, partition: r.partition }, { offset: r.to });
+    return true;
   }
 
   /** One intent per consumer group: a backfill's writer never redoes the live writer's flush. */
@@ -412,7 +456,7 @@ export class BronzeWriter {
     return path.join(this.#o.lakeDir, '_state', this.#o.group === 'lake.bronze' ? INTENT_FILE : `bronze.${this.#o.group}.intent.json`);
   }
 
-  async #write(intent: Intent): Promise<number> {
+  async #write(intent: Intent, parts: readonly Buffered[]): Promise<number> {
     const lake = this.#o.lakeDir;
     const intentPath = this.#intentPath();
     try {
@@ -423,7 +467,7 @@ export class BronzeWriter {
     let rows = 0;
     const dirs = new Set<string>();
     const committed: LakeFile[] = [];
-    for (const { table, cols } of this.#byTopic.values()) {
+    for (const { table, cols } of parts) {
       const n = (cols[0] as unknown[]).length;
       if (n === 0) continue;
       rows += n;

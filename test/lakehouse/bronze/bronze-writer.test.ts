@@ -198,4 +198,25 @@ describe('BronzeWriter', () => {
     await w.stop();
     await log.close();
   });
+
+  it('in the background loop, a flush failing while the next batch is read loses and doubles nothing once writes work again', async () => {
+    const { dir, log, ingest } = await setup();
+    const lake = join(dir, 'lake');
+    const w = await BronzeWriter.open({ log, lakeDir: lake, flushRows: 200, flushIntervalMs: 3_600_000 });
+    await ingest.write(input(21, 500, 'a'));
+    w.start();
+    await expect.poll(() => w.stats().rowsWritten, { timeout: 5000, message: 'the first batches land' }).toBeGreaterThan(0);
+    writeFileSync(join(lake, '_staging'), 'in the way');
+    // More input in several appends, so batches are read while a failing flush is in flight.
+    for (let i = 0; i < 5; i++) await ingest.write(input(30 + i, 300, `b${i}-`));
+    await expect.poll(() => w.stats().lastError, { timeout: 5000, message: 'a flush fails while the staging path is blocked' }).toMatch(/Expected to write Parquet/);
+    rmSync(join(lake, '_staging'));
+    await w.requestFlush();
+    await w.stop();
+    const rows = await query(`SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids FROM ${ticksGlob(dir)}`);
+    expect(rows[0], 'every accepted event lands exactly once').toEqual({ n: 2000, ids: 2000 });
+    const rejects = await query(`SELECT count(*)::INTEGER AS n FROM ${rejectsGlob(dir)}`);
+    expect(rejects[0], 'and every dead letter').toEqual({ n: 12 });
+    await log.close();
+  }, 30_000);
 });
