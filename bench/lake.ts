@@ -20,9 +20,14 @@ import type { RawRecord } from '../src/sources/source.js';
 /** A Tuesday at the NYSE open: US symbols trade in regular session for the whole file. */
 const START = Date.UTC(2025, 2, 11, 13, 30);
 
+/** The default universe at a flat rate, on a virtual clock from START: the same events every run. */
+function simulator(seed: number, ratePerSec: number): Simulator {
+  return new Simulator({ seed, clock: 'virtual', startTs: START, ratePerSec, activityCurve: 'flat', source: 'bench' });
+}
+
 /** `ticks` simulated events (default universe, 30 % quotes) as NDJSON; returns the file size. */
 export async function writeSimulatedNdjson(file: string, ticks: number, ratePerSec: number): Promise<number> {
-  const sim = new Simulator({ seed: 42, clock: 'virtual', startTs: START, ratePerSec, activityCurve: 'flat', source: 'bench' });
+  const sim = simulator(42, ratePerSec);
   const out = createWriteStream(file);
   const batch: RawRecord[] = [];
   let left = ticks;
@@ -102,7 +107,7 @@ export async function benchBronze(options: { rows: number }): Promise<BronzeBenc
     await log.ensureTopic(TICKS_TOPIC, { partitions: 4 });
     await log.ensureTopic(DLQ_TOPIC, { partitions: 1 });
     const ingest = new IngestWriter({ log, source: 'bench', policy: (now) => ({ now, maxFutureMs: Number.POSITIVE_INFINITY, maxPastMs: Number.POSITIVE_INFINITY, knownSymbols: null }) });
-    const sim = new Simulator({ seed: 7, clock: 'virtual', startTs: START, ratePerSec: 2_000, activityCurve: 'flat', source: 'bench' });
+    const sim = simulator(7, 2_000);
     for (let left = options.rows; left > 0; ) {
       const batch: RawRecord[] = [];
       const n = sim.generate(batch, Math.min(20_000, left));

@@ -13,6 +13,7 @@ import { ReplaySource } from '../sources/replay/index.js';
 import { openLocalLakehouse } from './lake-client.js';
 import { Platform, runningServer } from './platform.js';
 import { runSource } from './source-runner.js';
+import { sqlString } from '../shared/sql.js';
 
 export interface BackfillProgress {
   file: string;
@@ -36,7 +37,7 @@ export async function countRecords(file: string): Promise<number> {
     const db = await DuckDBInstance.create(':memory:');
     const c = await db.connect();
     try {
-      const r = await c.runAndReadAll(`SELECT sum(num_rows) FROM parquet_file_metadata('${path.replaceAll("'", "''")}')`);
+      const r = await c.runAndReadAll(`SELECT sum(num_rows) FROM parquet_file_metadata(${sqlString(path)})`);
       return Number(r.getRows()[0]?.[0] ?? 0);
     } catch (err) {
       throw new StockStreamError('SS_CLI_FILE', `${path}: not a readable Parquet file (${(err as Error).message.split('\n')[0]})`, { cause: err });

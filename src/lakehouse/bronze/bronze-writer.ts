@@ -8,6 +8,7 @@ import { StockStreamError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { LakeFile } from '../catalog/lake-database.js';
 import { BRONZE_TABLES, type BronzeColumnType, type BronzeTable } from './bronze-tables.js';
+import { sqlString } from '../../shared/sql.js';
 
 export interface BronzeWriterOptions {
   log: Log;
@@ -483,7 +484,7 @@ export class BronzeWriter {
         await fs.mkdir(staging, { recursive: true });
         await this.#conn.run(
           `COPY (SELECT ${select}, CAST(make_timestamp(CAST("${table.dateColumn}" AS BIGINT) * 1000) AS DATE) AS date FROM "stage_${table.name}" ORDER BY log_partition, log_offset) ` +
-            `TO '${staging.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (log_partition, date, symbol), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE, FILENAME_PATTERN 'part_{i}')`,
+            `TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (log_partition, date, symbol), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE, FILENAME_PATTERN 'part_{i}')`,
         );
       } catch (err) {
         throw lakeError(`write Parquet for bronze.${table.name} under ${staging}`, err, { table: table.name });
@@ -547,7 +548,7 @@ export class BronzeWriter {
   /** Rows and event-time range of one Parquet file (when DuckDB split a partition into several files). */
   async #fileStats(table: BronzeTable, file: string): Promise<{ rows: number; minTs: number; maxTs: number }> {
     const col = `"${table.dateColumn}"`;
-    const r = await this.#conn.runAndReadAll(`SELECT count(*), min(${col}), max(${col}) FROM read_parquet('${file.replaceAll("'", "''")}')`);
+    const r = await this.#conn.runAndReadAll(`SELECT count(*), min(${col}), max(${col}) FROM read_parquet(${sqlString(file)})`);
     const [n, lo, hi] = r.getRows()[0] ?? [0, 0, 0];
     return { rows: Number(n), minTs: Number(lo), maxTs: Number(hi) };
   }

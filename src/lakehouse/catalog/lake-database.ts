@@ -2,6 +2,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { StockStreamError } from '../../shared/errors.js';
+import { sqlString } from '../../shared/sql.js';
 
 export interface LakeDatabaseOptions {
   /** The lake root (bronze Parquet lives under `<lakeDir>/bronze`). The only directory SQL may read. */
@@ -52,11 +53,13 @@ const FILES_DDL = `CREATE TABLE IF NOT EXISTS meta.lake_files (
   added_at BIGINT NOT NULL
 )`;
 
-function sqlString(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
+
+/** Rows of a query as JS values (BIGINT as bigint). */
+export async function queryRows(conn: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
+  return (await conn.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
 }
 
-export function lakeDbError(what: string, err: unknown, context: Record<string, unknown> = {}): StockStreamError {
+function lakeDbError(what: string, err: unknown, context: Record<string, unknown> = {}): StockStreamError {
   const reason = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
   return new StockStreamError('SS_LAKE_IO', `Expected to ${what}, but it failed: ${reason}`, { cause: err, context });
 }
@@ -136,8 +139,7 @@ export class LakeDatabase {
   /** Rows of a query on the database's own connection, as JS values (BIGINT as bigint). */
   async all(sql: string): Promise<Record<string, unknown>[]> {
     this.#check();
-    const r = await this.#conn.runAndReadAll(sql);
-    return r.getRowObjectsJS() as Record<string, unknown>[];
+    return queryRows(this.#conn, sql);
   }
 
   /** True when bronze table `table` has at least one Parquet file on disk (catalogued or not). */

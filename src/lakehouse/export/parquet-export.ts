@@ -2,7 +2,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { syncDir, syncPath } from '../../log/journal/fs-io.js';
-import type { LakeDatabase } from '../catalog/lake-database.js';
+import { queryRows, type LakeDatabase } from '../catalog/lake-database.js';
+import { sqlString } from '../../shared/sql.js';
 
 export interface ExportResult {
   files: number;
@@ -14,13 +15,7 @@ export const PARTITION_ROWS = 1_000_000;
 
 const EXPORTS_DDL = `CREATE TABLE IF NOT EXISTS meta.exports (tbl VARCHAR NOT NULL, date DATE, run_id BIGINT NOT NULL, rows BIGINT NOT NULL, path VARCHAR NOT NULL, exported_at BIGINT NOT NULL, PRIMARY KEY (tbl, path))`;
 
-function q(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
 
-async function all(conn: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
-  return (await conn.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
-}
 
 /**
  * Writes silver and gold tables to the lake as Parquet (ARCHITECTURE.md §1: the lake holds every
@@ -51,12 +46,12 @@ export class ParquetExporter {
       await conn.run(EXPORTS_DDL);
       for (const t of tables) {
         const [schema, name] = t.split('.') as [string, string];
-        const cols = new Set((await all(conn, `SELECT column_name FROM duckdb_columns() WHERE schema_name = ${q(schema)} AND table_name = ${q(name)}`)).map((r) => String(r.column_name)));
+        const cols = new Set((await queryRows(conn, `SELECT column_name FROM duckdb_columns() WHERE schema_name = ${sqlString(schema)} AND table_name = ${sqlString(name)}`)).map((r) => String(r.column_name)));
         if (cols.size === 0) continue;
         const runCol = cols.has('_run_id');
         const select = runCol ? `SELECT * EXCLUDE (_run_id) FROM ${t}` : `SELECT * FROM ${t}`;
         const maxRun = runCol ? `max(_run_id)` : '0';
-        const [{ n, run } = { n: 0, run: 0 }] = (await all(conn, `SELECT count(*) AS n, coalesce(${maxRun}, 0) AS run FROM ${t}`)) as { n: bigint; run: bigint }[];
+        const [{ n, run } = { n: 0, run: 0 }] = (await queryRows(conn, `SELECT count(*) AS n, coalesce(${maxRun}, 0) AS run FROM ${t}`)) as { n: bigint; run: bigint }[];
         const dir = path.join(this.#lake.lakeDir, schema, name);
         if (!(cols.has('date') && runCol && Number(n) >= this.#partitionRows)) {
           await this.#write(conn, `${select}`, dir, `${name}.parquet`);
@@ -66,17 +61,17 @@ export class ParquetExporter {
           continue;
         }
         // Dates whose rows are newer than their exported file.
-        const dates = await all(
+        const dates = await queryRows(
           conn,
           `SELECT CAST(t.date AS VARCHAR) AS date, max(t._run_id) AS run, count(*) AS n FROM ${t} t ` +
-            `LEFT JOIN meta.exports e ON e.tbl = ${q(t)} AND e.date = t.date ` +
-            `${o.before === undefined ? '' : `WHERE t.date < DATE ${q(o.before)} `}` +
+            `LEFT JOIN meta.exports e ON e.tbl = ${sqlString(t)} AND e.date = t.date ` +
+            `${o.before === undefined ? '' : `WHERE t.date < DATE ${sqlString(o.before)} `}` +
             `GROUP BY t.date HAVING max(t._run_id) > coalesce(any_value(e.run_id), 0) ORDER BY t.date`,
         );
         for (const d of dates) {
           const date = String(d.date);
           const rel = `${schema}/${name}/date=${date}/${name}.parquet`;
-          await this.#write(conn, `${select} WHERE date = DATE ${q(date)}`, path.join(dir, `date=${date}`), `${name}.parquet`);
+          await this.#write(conn, `${select} WHERE date = DATE ${sqlString(date)}`, path.join(dir, `date=${date}`), `${name}.parquet`);
           await this.#record(conn, t, date, Number(d.run), Number(d.n), rel, o.now ?? Date.now());
           result.files++;
           result.rows += Number(d.n);
@@ -93,7 +88,7 @@ export class ParquetExporter {
     await fs.mkdir(staging, { recursive: true });
     await fs.mkdir(dir, { recursive: true });
     const tmp = path.join(staging, `${path.basename(dir)}-${file}`);
-    await conn.run(`COPY (${select}) TO ${q(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+    await conn.run(`COPY (${select}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
     await syncPath(tmp);
     await fs.rename(tmp, path.join(dir, file));
     await syncDir(dir);
@@ -101,7 +96,7 @@ export class ParquetExporter {
 
   async #record(conn: DuckDBConnection, t: string, date: string | null, run: number, rows: number, rel: string, now: number): Promise<void> {
     await conn.run(
-      `INSERT INTO meta.exports VALUES (${q(t)}, ${date === null ? 'NULL' : `DATE ${q(date)}`}, ${run}, ${rows}, ${q(rel)}, ${now}) ON CONFLICT (tbl, path) DO UPDATE SET run_id = excluded.run_id, rows = excluded.rows, exported_at = excluded.exported_at`,
+      `INSERT INTO meta.exports VALUES (${sqlString(t)}, ${date === null ? 'NULL' : `DATE ${sqlString(date)}`}, ${run}, ${rows}, ${sqlString(rel)}, ${now}) ON CONFLICT (tbl, path) DO UPDATE SET run_id = excluded.run_id, rows = excluded.rows, exported_at = excluded.exported_at`,
     );
   }
 }

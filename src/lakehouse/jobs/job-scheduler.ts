@@ -2,6 +2,7 @@ import { Cron } from 'croner';
 import { StockStreamError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { LakeDatabase } from '../catalog/lake-database.js';
+import { sqlNullable } from '../../shared/sql.js';
 
 /** What a job reports when it finishes. `skipped` means it found nothing to do (no new data). */
 export interface JobOutcome {
@@ -59,9 +60,6 @@ const RUNS_DDL = `CREATE TABLE IF NOT EXISTS meta.job_runs (
 
 const MAX_CATCH_UP = 100;
 
-function q(s: string | null): string {
-  return s === null ? 'NULL' : `'${s.replaceAll("'", "''")}'`;
-}
 
 /** Parses a job's cron expression; a bad one is a configuration error naming the job and the expression. */
 export function parseSchedule(job: string, schedule: string): Cron {
@@ -145,7 +143,7 @@ export class JobScheduler {
     return this.#start(name, 'manual', null);
   }
 
-  list(): JobInfo[] {
+  #list(): JobInfo[] {
     return [...this.#jobs.values()].map((j) => ({
       name: j.def.name,
       description: j.def.description,
@@ -159,13 +157,13 @@ export class JobScheduler {
   /** Jobs with their latest run from the history. */
   async jobs(): Promise<JobInfo[]> {
     const latest = await this.runs({ limit: 1_000 });
-    return this.list().map((j) => ({ ...j, lastRun: latest.find((r) => r.job === j.name) ?? null }));
+    return this.#list().map((j) => ({ ...j, lastRun: latest.find((r) => r.job === j.name) ?? null }));
   }
 
   /** Run history, newest first. */
   async runs(options: { job?: string; limit?: number } = {}): Promise<JobRun[]> {
     const limit = Math.max(1, Math.min(options.limit ?? 50, 10_000));
-    const where = options.job === undefined ? '' : `WHERE job = ${q(options.job)}`;
+    const where = options.job === undefined ? '' : `WHERE job = ${sqlNullable(options.job)}`;
     const rows = await this.#lake.all(`SELECT * FROM meta.job_runs ${where} ORDER BY run_id DESC LIMIT ${limit}`);
     return rows.map((r) => ({
       job: String(r.job),
@@ -265,7 +263,7 @@ export class JobScheduler {
   async #record(r: JobRun): Promise<void> {
     this.#last.set(r.job, r);
     await this.#lake.run(
-      `INSERT INTO meta.job_runs VALUES (${q(r.job)}, ${r.runId}, ${q(r.trigger)}, ${r.scheduledFor ?? 'NULL'}, ${r.startedAt}, ${r.finishedAt}, ${q(r.status)}, ${r.attempts}, ${r.rows}, ${r.durationMs}, ${q(r.detail)}, ${q(r.error === null ? null : r.error.slice(0, 4000))})`,
+      `INSERT INTO meta.job_runs VALUES (${sqlNullable(r.job)}, ${r.runId}, ${sqlNullable(r.trigger)}, ${r.scheduledFor ?? 'NULL'}, ${r.startedAt}, ${r.finishedAt}, ${sqlNullable(r.status)}, ${r.attempts}, ${r.rows}, ${r.durationMs}, ${sqlNullable(r.detail)}, ${sqlNullable(r.error === null ? null : r.error.slice(0, 4000))})`,
     );
   }
 
@@ -274,7 +272,7 @@ export class JobScheduler {
     const j = this.#job(name);
     const policy = j.def.catchUp ?? 'one';
     if (policy === 'none') return;
-    const [row] = await this.#lake.all(`SELECT max(coalesce(scheduled_for, started_at)) AS last FROM meta.job_runs WHERE job = ${q(name)}`);
+    const [row] = await this.#lake.all(`SELECT max(coalesce(scheduled_for, started_at)) AS last FROM meta.job_runs WHERE job = ${sqlNullable(name)}`);
     if (row?.last === null || row?.last === undefined) return;
     const missed: number[] = [];
     let at = new Date(Number(row.last));
@@ -292,7 +290,7 @@ export class JobScheduler {
     for (const slot of slots) {
       const run = await this.#start(name, 'catch-up', slot);
       if (policy === 'one' && missed.length > 1) {
-        await this.#lake.run(`UPDATE meta.job_runs SET detail = ${q(`${run.detail === null ? '' : `${run.detail}; `}one run for ${missed.length} missed slots`)} WHERE run_id = ${run.runId}`);
+        await this.#lake.run(`UPDATE meta.job_runs SET detail = ${sqlNullable(`${run.detail === null ? '' : `${run.detail}; `}one run for ${missed.length} missed slots`)} WHERE run_id = ${run.runId}`);
       }
     }
   }

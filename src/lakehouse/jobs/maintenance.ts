@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { syncPath } from '../../log/journal/fs-io.js';
-import type { LakeDatabase } from '../catalog/lake-database.js';
+import { queryRows, type LakeDatabase } from '../catalog/lake-database.js';
+import { sqlString } from '../../shared/sql.js';
 
 export interface MaintenanceOptions {
   /** Compact only dates strictly before this UTC date 'YYYY-MM-DD' (closed days). */
@@ -25,9 +26,6 @@ export interface MaintenanceResult {
 
 const INTENT_DDL = `CREATE TABLE IF NOT EXISTS meta.compactions (new_path VARCHAR PRIMARY KEY, old_paths VARCHAR[] NOT NULL, created_at BIGINT NOT NULL)`;
 
-function q(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -68,8 +66,8 @@ class Db {
   async run(sql: string): Promise<void> {
     await this.#conn.run(sql);
   }
-  async all(sql: string): Promise<Record<string, unknown>[]> {
-    return (await this.#conn.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
+  all(sql: string): Promise<Record<string, unknown>[]> {
+    return queryRows(this.#conn, sql);
   }
 }
 
@@ -83,7 +81,7 @@ async function maintain(lake: LakeDatabase, db: Db, o: MaintenanceOptions): Prom
     `SELECT tbl, CAST(date AS VARCHAR) AS date, symbol, list(path ORDER BY first_offset, path) AS paths, min(first_offset) AS lo, max(last_offset) AS hi,
        min(log_partition) AS part, any_value(topic) AS topic, sum(rows) AS rows, min(min_ts) AS min_ts, max(max_ts) AS max_ts
      FROM meta.lake_files
-     WHERE layer = 'bronze' AND date < DATE ${q(o.before)} AND seq <= ${readUpTo}
+     WHERE layer = 'bronze' AND date < DATE ${sqlString(o.before)} AND seq <= ${readUpTo}
      GROUP BY tbl, date, symbol HAVING count(*) > 1 ORDER BY date, tbl, symbol`,
   );
   const work = path.join(lake.lakeDir, '_compact');
@@ -93,18 +91,18 @@ async function maintain(lake: LakeDatabase, db: Db, o: MaintenanceOptions): Prom
     const dirRel = old[0]?.split('/').slice(0, -1).join('/') as string;
     const newRel = `${dirRel}/${String(g.topic)}-p${Number(g.part)}-${Number(g.lo)}-${Number(g.hi)}.compacted.parquet`;
     const staged = path.join(work, `${Number(g.part)}-${Number(g.lo)}-${Number(g.hi)}-${String(g.tbl)}.parquet`);
-    await db.run(`INSERT OR REPLACE INTO meta.compactions VALUES (${q(newRel)}, [${old.map(q).join(', ')}], ${o.now})`);
+    await db.run(`INSERT OR REPLACE INTO meta.compactions VALUES (${sqlString(newRel)}, [${old.map((v) => sqlString(v)).join(', ')}], ${o.now})`);
     await db.run(
-      `COPY (SELECT * FROM read_parquet([${old.map((p) => q(lake.resolve(p))).join(', ')}], hive_partitioning = false, union_by_name = true) ORDER BY log_partition, log_offset) TO ${q(staged)} (FORMAT parquet, COMPRESSION zstd)`,
+      `COPY (SELECT * FROM read_parquet([${old.map((p) => sqlString(lake.resolve(p))).join(', ')}], hive_partitioning = false, union_by_name = true) ORDER BY log_partition, log_offset) TO ${sqlString(staged)} (FORMAT parquet, COMPRESSION zstd)`,
     );
     await syncPath(staged);
     await finish(lake, newRel, old, staged);
     await db.run('BEGIN TRANSACTION');
-    await db.run(`DELETE FROM meta.lake_files WHERE path IN (${old.map(q).join(', ')})`);
+    await db.run(`DELETE FROM meta.lake_files WHERE path IN (${old.map((v) => sqlString(v)).join(', ')})`);
     await db.run(
-      `INSERT INTO meta.lake_files VALUES (0, 'bronze', ${q(String(g.tbl))}, ${q(newRel)}, DATE ${q(String(g.date))}, ${q(String(g.symbol))}, ${q(String(g.topic))}, ${Number(g.part)}, ${Number(g.lo)}, ${Number(g.hi)}, ${Number(g.rows)}, ${Number(g.min_ts)}, ${Number(g.max_ts)}, ${o.now})`,
+      `INSERT INTO meta.lake_files VALUES (0, 'bronze', ${sqlString(String(g.tbl))}, ${sqlString(newRel)}, DATE ${sqlString(String(g.date))}, ${sqlString(String(g.symbol))}, ${sqlString(String(g.topic))}, ${Number(g.part)}, ${Number(g.lo)}, ${Number(g.hi)}, ${Number(g.rows)}, ${Number(g.min_ts)}, ${Number(g.max_ts)}, ${o.now})`,
     );
-    await db.run(`DELETE FROM meta.compactions WHERE new_path = ${q(newRel)}`);
+    await db.run(`DELETE FROM meta.compactions WHERE new_path = ${sqlString(newRel)}`);
     await db.run('COMMIT');
     result.compacted++;
     result.filesRemoved += old.length;
@@ -125,7 +123,7 @@ async function maintain(lake: LakeDatabase, db: Db, o: MaintenanceOptions): Prom
         const date = d.replace(/^date=/, '');
         if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || date >= cutoff) continue;
         await lake.exclusive(() => fs.rm(path.join(dir, d), { recursive: true, force: true }));
-        await db.run(`DELETE FROM meta.lake_files WHERE layer = 'bronze' AND tbl = ${q(table)} AND date = DATE ${q(date)}`);
+        await db.run(`DELETE FROM meta.lake_files WHERE layer = 'bronze' AND tbl = ${sqlString(table)} AND date = DATE ${sqlString(date)}`);
         result.bronzeDatesDropped++;
       }
     }
@@ -134,8 +132,8 @@ async function maintain(lake: LakeDatabase, db: Db, o: MaintenanceOptions): Prom
     const cutoff = new Date(o.now - o.silverRetentionDays * 86_400_000).toISOString().slice(0, 10);
     const [has] = await db.all("SELECT count(*) AS n FROM duckdb_tables() WHERE schema_name = 'silver' AND table_name = 'ticks'");
     if (Number(has?.n) > 0) {
-      const [n] = await db.all(`SELECT count(*) AS n FROM silver.ticks WHERE date < DATE ${q(cutoff)}`);
-      await db.run(`DELETE FROM silver.ticks WHERE date < DATE ${q(cutoff)}`);
+      const [n] = await db.all(`SELECT count(*) AS n FROM silver.ticks WHERE date < DATE ${sqlString(cutoff)}`);
+      await db.run(`DELETE FROM silver.ticks WHERE date < DATE ${sqlString(cutoff)}`);
       result.silverRowsDropped = Number(n?.n ?? 0);
     }
   }
@@ -159,21 +157,21 @@ async function recover(lake: LakeDatabase, db: Db): Promise<void> {
     const old = (r.old_paths as string[]).map(String);
     if (await exists(lake.resolve(newRel))) {
       await finish(lake, newRel, old, null);
-      const [meta] = await db.all(`SELECT tbl, CAST(date AS VARCHAR) AS date, symbol, topic, log_partition FROM meta.lake_files WHERE path IN (${old.map(q).join(', ')}) LIMIT 1`);
+      const [meta] = await db.all(`SELECT tbl, CAST(date AS VARCHAR) AS date, symbol, topic, log_partition FROM meta.lake_files WHERE path IN (${old.map((v) => sqlString(v)).join(', ')}) LIMIT 1`);
       await db.run('BEGIN TRANSACTION');
-      await db.run(`DELETE FROM meta.lake_files WHERE path IN (${old.map(q).join(', ')})`);
+      await db.run(`DELETE FROM meta.lake_files WHERE path IN (${old.map((v) => sqlString(v)).join(', ')})`);
       if (meta !== undefined) {
         // The merged file's own rows give its offsets and event-time range.
         const col = meta.tbl === 'rejects' ? 'received_at' : 'ts';
-        const [st] = await db.all(`SELECT min(log_offset) AS lo, max(log_offset) AS hi, count(*) AS n, min(${col}) AS mn, max(${col}) AS mx FROM read_parquet(${q(lake.resolve(newRel))})`);
+        const [st] = await db.all(`SELECT min(log_offset) AS lo, max(log_offset) AS hi, count(*) AS n, min(${col}) AS mn, max(${col}) AS mx FROM read_parquet(${sqlString(lake.resolve(newRel))})`);
         await db.run(
-          `INSERT OR REPLACE INTO meta.lake_files VALUES (0, 'bronze', ${q(String(meta.tbl))}, ${q(newRel)}, DATE ${q(String(meta.date))}, ${q(String(meta.symbol))}, ${q(String(meta.topic))}, ${Number(meta.log_partition)}, ${Number(st?.lo)}, ${Number(st?.hi)}, ${Number(st?.n)}, ${Number(st?.mn)}, ${Number(st?.mx)}, ${Date.now()})`,
+          `INSERT OR REPLACE INTO meta.lake_files VALUES (0, 'bronze', ${sqlString(String(meta.tbl))}, ${sqlString(newRel)}, DATE ${sqlString(String(meta.date))}, ${sqlString(String(meta.symbol))}, ${sqlString(String(meta.topic))}, ${Number(meta.log_partition)}, ${Number(st?.lo)}, ${Number(st?.hi)}, ${Number(st?.n)}, ${Number(st?.mn)}, ${Number(st?.mx)}, ${Date.now()})`,
         );
       }
-      await db.run(`DELETE FROM meta.compactions WHERE new_path = ${q(newRel)}`);
+      await db.run(`DELETE FROM meta.compactions WHERE new_path = ${sqlString(newRel)}`);
       await db.run('COMMIT');
     } else {
-      await db.run(`DELETE FROM meta.compactions WHERE new_path = ${q(newRel)}`);
+      await db.run(`DELETE FROM meta.compactions WHERE new_path = ${sqlString(newRel)}`);
     }
   }
 }

@@ -1,6 +1,7 @@
 import { computeIndicators, type OhlcvBar } from '../../processors/indicators/index.js';
 import { StockStreamError } from '../../shared/errors.js';
 import type { TsModelOperator, TsModelRun } from './model-runner.js';
+import { sqlString } from '../../shared/sql.js';
 
 /** Column name of one indicator output: `rsi:14` → rsi_14, `macd:12:26:9` signal → macd_12_26_9_signal. */
 export function indicatorColumn(spec: string, output: string): string {
@@ -16,9 +17,6 @@ function specsOf(run: TsModelRun): string[] {
   return specs as string[];
 }
 
-function q(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
 
 /** Rows inserted per INSERT statement. */
 const INSERT_ROWS = 500;
@@ -45,11 +43,11 @@ export function indicatorsModel(): TsModelOperator {
       if (run.incremental) {
         symbols = (await (await conn.runAndReadAll(`SELECT DISTINCT symbol FROM ${run.increment} ORDER BY symbol`)).getRowObjectsJS()).map((r) => String(r.symbol));
         if (symbols.length === 0) return 0;
-        await conn.run(`DELETE FROM ${run.target} WHERE symbol IN (${symbols.map(q).join(', ')})`);
+        await conn.run(`DELETE FROM ${run.target} WHERE symbol IN (${symbols.map((v) => sqlString(v)).join(', ')})`);
       } else {
         await conn.run(`CREATE OR REPLACE TABLE ${run.target} (${ddl})`);
       }
-      const where = symbols === null ? '' : `WHERE symbol IN (${symbols.map(q).join(', ')})`;
+      const where = symbols === null ? '' : `WHERE symbol IN (${symbols.map((v) => sqlString(v)).join(', ')})`;
       const reader = await conn.runAndReadAll(`SELECT symbol, CAST(date AS VARCHAR) AS date, start, open, high, low, close, volume FROM ${run.input} ${where} ORDER BY symbol, start`);
       const rows = reader.getRowObjectsJS();
       let written = 0;
@@ -77,7 +75,7 @@ export function indicatorsModel(): TsModelOperator {
             // Through a string cast: DuckDB reads a bare 0.1234… literal as DECIMAL, and DECIMAL → DOUBLE may round twice.
             return v === null || v === undefined || !Number.isFinite(v) ? 'NULL' : `'${v}'::DOUBLE`;
           });
-          batch.push(`(${q(symbol)}, DATE ${q(String(r.date))}, ${Number(r.start)}, ${values.join(', ')}, ${run.runId})`);
+          batch.push(`(${sqlString(symbol)}, DATE ${sqlString(String(r.date))}, ${Number(r.start)}, ${values.join(', ')}, ${run.runId})`);
           if (batch.length >= INSERT_ROWS) await flush();
         }
         i = j;

@@ -2,10 +2,11 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { StockStreamError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { BRONZE_TABLES, type BronzeTable } from '../bronze/bronze-tables.js';
-import type { LakeDatabase } from '../catalog/lake-database.js';
+import { queryRows, type LakeDatabase } from '../catalog/lake-database.js';
 import type { Model, ModelProject } from './model-project.js';
-import { SESSIONS_DDL, writeInstruments, writeSessions, type LakeReferenceData } from './reference-data.js';
+import { REFERENCE_DDL, writeInstruments, writeSessions, type LakeReferenceData } from './reference-data.js';
 import { renderTemplate, type TemplateContext } from './template.js';
+import { sqlString } from '../../shared/sql.js';
 
 /** A model computed in TypeScript (engine: typescript), e.g. gold indicators from the live operators. */
 export interface TsModelOperator {
@@ -96,9 +97,6 @@ export const DEFAULT_MODEL_VARS: Readonly<Record<string, number>> = {
   outlier_atr_multiple: 10,
 };
 
-function q(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
 
 function firstLine(err: unknown): string {
   const m = err instanceof Error ? err.message : String(err);
@@ -139,7 +137,7 @@ export class ModelRunner {
       logger: options.logger,
       now: options.now ?? Date.now,
     });
-    for (const ddl of [...META_DDL, SESSIONS_DDL]) await options.lake.run(ddl);
+    for (const ddl of [...META_DDL, ...REFERENCE_DDL]) await options.lake.run(ddl);
     const conn = await options.lake.connect();
     try {
       await writeInstruments(conn, r.#o.reference);
@@ -177,19 +175,19 @@ export class ModelRunner {
     let runId = 0;
     try {
       // Past every id in the history and every id stamped on rows: a reused id would hide rows behind cursors.
-      runId = Number((await all(conn, 'SELECT greatest((SELECT coalesce(max(run_id), 0) FROM meta.model_runs), (SELECT coalesce(max(last_run_id), 0) FROM meta.model_state)) + 1 AS id'))[0]?.id ?? 1);
-      const maxSeq = Number((await all(conn, 'SELECT coalesce(max(seq), 0) AS s FROM meta.lake_files'))[0]?.s ?? 0);
-      const stateRows = await all(conn, 'SELECT model, last_run_id, coalesce(rebuilt_run_id, 0) AS rebuilt FROM meta.model_state');
+      runId = Number((await queryRows(conn, 'SELECT greatest((SELECT coalesce(max(run_id), 0) FROM meta.model_runs), (SELECT coalesce(max(last_run_id), 0) FROM meta.model_state)) + 1 AS id'))[0]?.id ?? 1);
+      const maxSeq = Number((await queryRows(conn, 'SELECT coalesce(max(seq), 0) AS s FROM meta.lake_files'))[0]?.s ?? 0);
+      const stateRows = await queryRows(conn, 'SELECT model, last_run_id, coalesce(rebuilt_run_id, 0) AS rebuilt FROM meta.model_state');
       const state = new Map<string, number>(stateRows.map((r) => [String(r.model), Number(r.last_run_id)]));
       const rebuilt = new Map<string, number>(stateRows.map((r) => [String(r.model), Number(r.rebuilt)]));
-      const cursors = new Map<string, number>((await all(conn, 'SELECT model, input, position FROM meta.model_cursors')).map((r) => [`${String(r.model)}|${String(r.input)}`, Number(r.position)]));
-      const existing = new Set((await all(conn, "SELECT schema_name || '.' || table_name AS id FROM duckdb_tables()")).map((r) => String(r.id)));
+      const cursors = new Map<string, number>((await queryRows(conn, 'SELECT model, input, position FROM meta.model_cursors')).map((r) => [`${String(r.model)}|${String(r.input)}`, Number(r.position)]));
+      const existing = new Set((await queryRows(conn, "SELECT schema_name || '.' || table_name AS id FROM duckdb_tables()")).map((r) => String(r.id)));
       const wmCursor = cursors.get('meta.watermarks|source:ticks') ?? 0;
-      const newTicks = await all(conn, `SELECT symbol, max(max_ts) AS ts, sum(rows) AS n FROM meta.lake_files WHERE layer = 'bronze' AND tbl = 'ticks' AND seq > ${wmCursor} AND seq <= ${maxSeq} GROUP BY symbol ORDER BY symbol`);
-      const newFiles = Number((await all(conn, `SELECT count(*) AS n FROM meta.lake_files WHERE layer = 'bronze' AND seq > ${wmCursor} AND seq <= ${maxSeq}`))[0]?.n ?? 0);
+      const newTicks = await queryRows(conn, `SELECT symbol, max(max_ts) AS ts, sum(rows) AS n FROM meta.lake_files WHERE layer = 'bronze' AND tbl = 'ticks' AND seq > ${wmCursor} AND seq <= ${maxSeq} GROUP BY symbol ORDER BY symbol`);
+      const newFiles = Number((await queryRows(conn, `SELECT count(*) AS n FROM meta.lake_files WHERE layer = 'bronze' AND seq > ${wmCursor} AND seq <= ${maxSeq}`))[0]?.n ?? 0);
 
       // Sessions must cover every date the run may read.
-      const span = (await all(conn, `SELECT CAST(min(date) AS VARCHAR) AS lo, CAST(max(date) AS VARCHAR) AS hi FROM meta.lake_files WHERE layer = 'bronze' ${fullRefresh ? '' : `AND seq > ${wmCursor}`}`))[0];
+      const span = (await queryRows(conn, `SELECT CAST(min(date) AS VARCHAR) AS lo, CAST(max(date) AS VARCHAR) AS hi FROM meta.lake_files WHERE layer = 'bronze' ${fullRefresh ? '' : `AND seq > ${wmCursor}`}`))[0];
       const globSpan = fullRefresh ? await this.#bronzeDateSpan(conn) : null;
       const lo = [span?.lo, globSpan?.lo].filter((x): x is string => typeof x === 'string').sort()[0];
       const hi = [span?.hi, globSpan?.hi].filter((x): x is string => typeof x === 'string').sort().at(-1);
@@ -229,7 +227,7 @@ export class ModelRunner {
           // lateness rule compares new events with the newest event time before them.
           const caughtUp = plan.caughtUp('source:ticks');
           if (caughtUp && newTicks.length > 0) {
-            const values = newTicks.map((r) => `(${q(String(r.symbol))}, ${Number(r.ts)}, ${maxSeq}, ${Number(r.n)}, ${this.#o.now()})`).join(', ');
+            const values = newTicks.map((r) => `(${sqlString(String(r.symbol))}, ${Number(r.ts)}, ${maxSeq}, ${Number(r.n)}, ${this.#o.now()})`).join(', ');
             await conn.run(
               `INSERT INTO meta.watermarks VALUES ${values} ON CONFLICT (symbol) DO UPDATE SET last_event_ts = greatest(meta.watermarks.last_event_ts, excluded.last_event_ts), last_seq = excluded.last_seq, rows = meta.watermarks.rows + excluded.rows, updated_at = excluded.updated_at`,
             );
@@ -261,13 +259,13 @@ export class ModelRunner {
   }
 
   async #bronzeDateSpan(conn: DuckDBConnection): Promise<{ lo: string | null; hi: string | null }> {
-    const r = (await all(conn, `SELECT CAST(min(date) AS VARCHAR) AS lo, CAST(max(date) AS VARCHAR) AS hi FROM (${await this.#bronzeSql('ticks', null)})`))[0];
+    const r = (await queryRows(conn, `SELECT CAST(min(date) AS VARCHAR) AS lo, CAST(max(date) AS VARCHAR) AS hi FROM (${await this.#bronzeSql('ticks', null)})`))[0];
     return { lo: (r?.lo as string | null) ?? null, hi: (r?.hi as string | null) ?? null };
   }
 
   async #history(conn: DuckDBConnection, runId: number, records: readonly ModelRunRecord[], startedAt: number, fullRefresh: boolean): Promise<void> {
     if (records.length === 0) return;
-    const values = records.map((r) => `(${runId}, ${q(r.model)}, ${q(r.status)}, ${r.rows}, ${r.durationMs}, ${r.error === undefined ? 'NULL' : q(r.error.slice(0, 2000))}, ${startedAt}, ${fullRefresh})`).join(', ');
+    const values = records.map((r) => `(${runId}, ${sqlString(r.model)}, ${sqlString(r.status)}, ${r.rows}, ${r.durationMs}, ${r.error === undefined ? 'NULL' : sqlString(r.error.slice(0, 2000))}, ${startedAt}, ${fullRefresh})`).join(', ');
     await conn.run(`INSERT INTO meta.model_runs VALUES ${values}`);
   }
 
@@ -284,13 +282,13 @@ export class ModelRunner {
     const opts = "hive_partitioning = true, hive_types = {'date': DATE, 'symbol': VARCHAR}, union_by_name = true";
     if (files === null) {
       if (!(await this.#o.lake.hasBronzeFiles(table))) return empty;
-      const all = `read_parquet(${q(this.#o.lake.resolve(`bronze/${table}/*/*/*.parquet`))}, ${opts}`;
+      const all = `read_parquet(${sqlString(this.#o.lake.resolve(`bronze/${table}/*/*/*.parquet`))}, ${opts}`;
       if (upToSeq >= BIG) return `SELECT * FROM ${all})`;
-      const later = `SELECT ${q(`${this.#o.lake.lakeDir}/`)} || path FROM meta.lake_files WHERE layer = 'bronze' AND tbl = ${q(table)} AND seq > ${upToSeq}`;
+      const later = `SELECT ${sqlString(`${this.#o.lake.lakeDir}/`)} || path FROM meta.lake_files WHERE layer = 'bronze' AND tbl = ${sqlString(table)} AND seq > ${upToSeq}`;
       return `SELECT * EXCLUDE (filename) FROM ${all}, filename = true) WHERE filename NOT IN (${later})`;
     }
     if (files.length === 0) return empty;
-    return `SELECT * FROM read_parquet([${files.map((f) => q(this.#o.lake.resolve(f))).join(', ')}], ${opts})`;
+    return `SELECT * FROM read_parquet([${files.map((f) => sqlString(this.#o.lake.resolve(f))).join(', ')}], ${opts})`;
   }
 
   /** The SQL of source(name) for `consumer`: bronze tables (all, or new past the consumer's cursor), or reference tables. */
@@ -305,7 +303,7 @@ export class ModelRunner {
       default: {
         if (consumer === null || !plan.isIncremental(consumer)) return `(${await this.#bronzeSql(name, null, plan.maxSeq)})`;
         const from = plan.cursor(consumer, `source:${name}`);
-        const files = (await all(conn, `SELECT path FROM meta.lake_files WHERE layer = 'bronze' AND tbl = ${q(name)} AND seq > ${from} AND seq <= ${plan.maxSeq} ORDER BY seq, path`)).map((r) => String(r.path));
+        const files = (await queryRows(conn, `SELECT path FROM meta.lake_files WHERE layer = 'bronze' AND tbl = ${sqlString(name)} AND seq > ${from} AND seq <= ${plan.maxSeq} ORDER BY seq, path`)).map((r) => String(r.path));
         return `(${await this.#bronzeSql(name, files)})`;
       }
     }
@@ -337,7 +335,7 @@ export class ModelRunner {
       variable: (name) => {
         const v = vars[name];
         if (v === undefined) throw new StockStreamError('SS_MODEL_INVALID', `${m.id}: var('${name}') has no value; set it under lake.models.vars`);
-        return typeof v === 'string' ? q(v) : String(v);
+        return typeof v === 'string' ? sqlString(v) : String(v);
       },
     };
     return renderTemplate(m.files.find((f) => f.endsWith('.sql')) ?? m.id, m.sql, ctx);
@@ -355,7 +353,7 @@ export class ModelRunner {
       const bronze = x.config.materialized === 'view' && x.dependsOn.length === 0 ? x.sources.filter((src) => this.#o.bronzeTables.some((t) => t.name === src)) : [];
       if (bronze.length > 0) {
         for (const table of bronze) {
-          const [row] = await all(conn, `SELECT min(min_ts) AS v FROM meta.lake_files WHERE layer = 'bronze' AND tbl = ${q(table)} AND seq > ${plan.cursor(m.id, `source:${table}`)} AND seq <= ${plan.maxSeq}`);
+          const [row] = await queryRows(conn, `SELECT min(min_ts) AS v FROM meta.lake_files WHERE layer = 'bronze' AND tbl = ${sqlString(table)} AND seq > ${plan.cursor(m.id, `source:${table}`)} AND seq <= ${plan.maxSeq}`);
           if (row?.v !== null && row?.v !== undefined) lo = Math.min(lo, Number(row.v));
         }
       } else relations.push(parts.get(`increment:${id}`) as string);
@@ -368,10 +366,10 @@ export class ModelRunner {
     let lo = BIG;
     for (const rel of relations) {
       // DESCRIBE, not a probing query: a failed statement would abort the run's transaction.
-      const names = new Set((await all(conn, `DESCRIBE SELECT * FROM ${rel} AS x`)).map((r) => String(r.column_name)));
+      const names = new Set((await queryRows(conn, `DESCRIBE SELECT * FROM ${rel} AS x`)).map((r) => String(r.column_name)));
       const col = names.has('ts') ? 'ts' : names.has('start') ? 'start' : null;
       if (col === null) continue;
-      const v = (await all(conn, `SELECT min("${col}") AS v FROM ${rel} AS x`))[0]?.v;
+      const v = (await queryRows(conn, `SELECT min("${col}") AS v FROM ${rel} AS x`))[0]?.v;
       if (v !== null && v !== undefined) lo = Math.min(lo, Number(v));
     }
     return lo;
@@ -393,10 +391,10 @@ export class ModelRunner {
     if (kind === 'table' || !plan.isIncremental(m.id)) {
       const body = kind === 'incremental' ? `SELECT *, CAST(${plan.runId} AS BIGINT) AS _run_id FROM (${sql})` : sql;
       await conn.run(`CREATE OR REPLACE TABLE ${m.id} AS ${body}`);
-      return Number((await all(conn, `SELECT count(*) AS n FROM ${m.id}`))[0]?.n ?? 0);
+      return Number((await queryRows(conn, `SELECT count(*) AS n FROM ${m.id}`))[0]?.n ?? 0);
     }
     await conn.run(`CREATE OR REPLACE TEMP TABLE __model_new AS SELECT *, CAST(${plan.runId} AS BIGINT) AS _run_id FROM (${sql})`);
-    const n = Number((await all(conn, 'SELECT count(*) AS n FROM __model_new'))[0]?.n ?? 0);
+    const n = Number((await queryRows(conn, 'SELECT count(*) AS n FROM __model_new'))[0]?.n ?? 0);
     if (n > 0) {
       const key = m.config.unique_key;
       if (key !== undefined) {
@@ -533,10 +531,10 @@ export class RunPlan {
     const states: string[] = [];
     for (const m of this.#selected) {
       if (!this.#ran.has(m.id)) continue;
-      states.push(`(${q(m.id)}, ${this.runId}, ${now}, ${this.#rebuiltNow.has(m.id) ? this.runId : (this.#rebuilt.get(m.id) ?? 0)})`);
+      states.push(`(${sqlString(m.id)}, ${this.runId}, ${now}, ${this.#rebuiltNow.has(m.id) ? this.runId : (this.#rebuilt.get(m.id) ?? 0)})`);
       for (const input of this.#inputsOf(m)) {
         const pos = input.startsWith('source:') ? this.maxSeq : this.#ran.has(input) ? this.runId : (this.#state.get(input) ?? 0);
-        rows.push(`(${q(m.id)}, ${q(input)}, ${pos})`);
+        rows.push(`(${sqlString(m.id)}, ${sqlString(input)}, ${pos})`);
       }
     }
     if (states.length > 0) await conn.run(`INSERT INTO meta.model_state VALUES ${states.join(', ')} ON CONFLICT (model) DO UPDATE SET last_run_id = excluded.last_run_id, updated_at = excluded.updated_at, rebuilt_run_id = excluded.rebuilt_run_id`);
@@ -544,7 +542,3 @@ export class RunPlan {
   }
 }
 
-async function all(conn: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
-  const r = await conn.runAndReadAll(sql);
-  return r.getRowObjectsJS() as Record<string, unknown>[];
-}

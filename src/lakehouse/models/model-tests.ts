@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { sqlString } from '../../shared/sql.js';
 import type { LakeDatabase } from '../catalog/lake-database.js';
 import { parseRelation, type ColumnTest, type Model, type ModelProject } from './model-project.js';
 
@@ -23,7 +24,7 @@ function ident(name: string): string {
 }
 
 function literal(v: string | number | boolean): string {
-  return typeof v === 'string' ? `'${v.replaceAll("'", "''")}'` : String(v);
+  return typeof v === 'string' ? sqlString(v) : String(v);
 }
 
 /** The SQL selecting the rows that break one test (dbt's generic tests: zero rows means pass). */

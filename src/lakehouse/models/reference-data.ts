@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { zonedToUtc, type ExchangeCode, type Instrument, type MarketCalendar } from '../../domain/index.js';
+import { sqlString } from '../../shared/sql.js';
 
 /** What the models know of the market besides the ticks: the composition root supplies it. */
 export interface LakeReferenceData {
@@ -22,19 +23,16 @@ const AUCTIONS: Partial<Record<ExchangeCode, readonly (readonly [string, string]
   HNX: [['14:30', '14:45']],
 };
 
-export const INSTRUMENTS_DDL = `CREATE TABLE IF NOT EXISTS meta.instruments (
+const INSTRUMENTS_DDL = `CREATE TABLE IF NOT EXISTS meta.instruments (
   symbol VARCHAR PRIMARY KEY, name VARCHAR, exchange VARCHAR NOT NULL, currency VARCHAR NOT NULL,
   sector VARCHAR, shares_outstanding DOUBLE, time_zone VARCHAR NOT NULL, previous_close DOUBLE)`;
 
 /** One phase of one exchange day; window_* are the regular (or pre/post) window it lies in, day_* the session day. */
-export const SESSIONS_DDL = `CREATE TABLE IF NOT EXISTS meta.sessions (
+const SESSIONS_DDL = `CREATE TABLE IF NOT EXISTS meta.sessions (
   exchange VARCHAR NOT NULL, date DATE NOT NULL, phase VARCHAR NOT NULL, start_ts BIGINT NOT NULL, end_ts BIGINT NOT NULL,
   window_start BIGINT NOT NULL, window_end BIGINT NOT NULL, day_start BIGINT NOT NULL, day_end BIGINT NOT NULL,
   PRIMARY KEY (exchange, start_ts))`;
 
-function q(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
 
 /** Exchange-local 'HH:MM' on `date`, as epoch ms. */
 function atLocal(cal: MarketCalendar, date: string, hhmm: string): number {
@@ -42,16 +40,21 @@ function atLocal(cal: MarketCalendar, date: string, hhmm: string): number {
   return zonedToUtc(date, h * 60 + m, cal.timeZone);
 }
 
+/** Creates (or brings up to date) the reference tables; once, when the model runner opens. */
+export const REFERENCE_DDL: readonly string[] = [
+  INSTRUMENTS_DDL,
+  'ALTER TABLE meta.instruments ADD COLUMN IF NOT EXISTS previous_close DOUBLE',
+  SESSIONS_DDL,
+];
+
 /** Writes meta.instruments (replaced whole) on `conn`. */
 export async function writeInstruments(conn: DuckDBConnection, ref: LakeReferenceData): Promise<void> {
-  await conn.run(INSTRUMENTS_DDL);
-  await conn.run('ALTER TABLE meta.instruments ADD COLUMN IF NOT EXISTS previous_close DOUBLE');
   await conn.run('DELETE FROM meta.instruments');
   if (ref.instruments.length === 0) return;
   const rows = ref.instruments.map(
     (i) => {
       const prev = ref.previousCloses?.get(i.symbol);
-      return `(${q(i.symbol)}, ${q(i.name)}, ${q(i.exchange)}, ${q(i.currency)}, ${q(i.sector)}, ${Number.isFinite(i.sharesOutstanding) ? i.sharesOutstanding : 'NULL'}, ${q(ref.calendarOf(i.exchange).timeZone)}, ${prev !== undefined && Number.isFinite(prev) ? `'${prev}'::DOUBLE` : 'NULL'})`;
+      return `(${sqlString(i.symbol)}, ${sqlString(i.name)}, ${sqlString(i.exchange)}, ${sqlString(i.currency)}, ${sqlString(i.sector)}, ${Number.isFinite(i.sharesOutstanding) ? i.sharesOutstanding : 'NULL'}, ${sqlString(ref.calendarOf(i.exchange).timeZone)}, ${prev !== undefined && Number.isFinite(prev) ? `'${prev}'::DOUBLE` : 'NULL'})`;
     },
   );
   await conn.run(`INSERT INTO meta.instruments BY POSITION VALUES ${rows.join(',\n')}`);
@@ -62,7 +65,6 @@ export async function writeInstruments(conn: DuckDBConnection, ref: LakeReferenc
  * widened by a day each side so every exchange-local date touching them is covered). Idempotent.
  */
 export async function writeSessions(conn: DuckDBConnection, ref: LakeReferenceData, fromDate: string, toDate: string): Promise<void> {
-  await conn.run(SESSIONS_DDL);
   // CRYPTO too: symbols outside the instrument list trade on its 24/7 calendar, as in the live pipeline.
   const exchanges = [...new Set<ExchangeCode>([...ref.instruments.map((i) => i.exchange), 'CRYPTO'])].sort();
   const from = Date.parse(`${fromDate}T00:00:00Z`) - 86_400_000;
@@ -75,7 +77,7 @@ export async function writeSessions(conn: DuckDBConnection, ref: LakeReferenceDa
       const day = cal.day(date);
       if (day === null || day.regular.length === 0) continue;
       const push = (phase: string, s: number, e: number, ws: number, we: number): void => {
-        if (e > s) rows.push(`(${q(ex)}, DATE ${q(date)}, ${q(phase)}, ${s}, ${e}, ${ws}, ${we}, ${(day.regular[0] as { start: number }).start}, ${(day.regular[day.regular.length - 1] as { end: number }).end})`);
+        if (e > s) rows.push(`(${sqlString(ex)}, DATE ${sqlString(date)}, ${sqlString(phase)}, ${s}, ${e}, ${ws}, ${we}, ${(day.regular[0] as { start: number }).start}, ${(day.regular[day.regular.length - 1] as { end: number }).end})`);
       };
       if (day.pre !== null) push('pre', day.pre.start, day.pre.end, day.pre.start, day.pre.end);
       for (const w of day.regular) {

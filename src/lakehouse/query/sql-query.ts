@@ -1,6 +1,7 @@
 import { DuckDBTypeId, type DuckDBConnection, type Json } from '@duckdb/node-api';
 import { StockStreamError } from '../../shared/errors.js';
 import type { LakeDatabase } from '../catalog/lake-database.js';
+import { sqlString } from '../../shared/sql.js';
 
 export interface SqlLimits {
   /** Rows returned at most; a larger result is cut and flagged `truncated`. */
@@ -134,7 +135,7 @@ export class SqlQueryService {
 async function checkReadOnly(conn: DuckDBConnection, sql: string): Promise<void> {
   // A literal, not a parameter: the function wants its argument at bind time. Doubling quotes is
   // the whole of escaping in a standard SQL string.
-  const r = await conn.runAndReadAll(`SELECT json_serialize_sql('${sql.replaceAll("'", "''")}')`);
+  const r = await conn.runAndReadAll(`SELECT json_serialize_sql(${sqlString(sql)})`);
   const parsed = JSON.parse(String(r.getRows()[0]?.[0])) as { error: boolean; error_type?: string; error_message?: string; statements?: unknown[] };
   if (parsed.error) {
     if (parsed.error_type === 'not implemented') {

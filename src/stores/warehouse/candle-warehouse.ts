@@ -4,6 +4,7 @@ import type { CommitOffset, Log, LogConsumer, LogRecord } from '../../log/log.js
 import { StockStreamError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { RangeQuery } from '../live/index.js';
+import { sqlString } from '../../shared/sql.js';
 
 export interface CandleWarehouseOptions {
   log: Log;
@@ -28,9 +29,6 @@ const DDL = [
 /** Candles upserted at most per transaction while catching up. */
 const MAX_PENDING = 50_000;
 
-function q(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
 
 function num(v: number): string {
   // Through a string cast: a bare decimal literal is read as DECIMAL and may round twice on the way to DOUBLE.
@@ -118,7 +116,7 @@ export class CandleWarehouse {
       for (let i = 0; i < candles.length; i += 1000) {
         const values = candles
           .slice(i, i + 1000)
-          .map((x) => `(${q(x.symbol)}, ${q(x.interval)}, ${x.start}, ${x.end}, ${num(x.open)}, ${num(x.high)}, ${num(x.low)}, ${num(x.close)}, ${num(x.volume)}, ${num(x.vwap)}, ${x.trades}, ${x.final}, ${x.rev})`);
+          .map((x) => `(${sqlString(x.symbol)}, ${sqlString(x.interval)}, ${x.start}, ${x.end}, ${num(x.open)}, ${num(x.high)}, ${num(x.low)}, ${num(x.close)}, ${num(x.volume)}, ${num(x.vwap)}, ${x.trades}, ${x.final}, ${x.rev})`);
         await c.run(`INSERT INTO __candles VALUES ${values.join(', ')}`);
       }
       let lo = Number.POSITIVE_INFINITY;
@@ -139,7 +137,7 @@ export class CandleWarehouse {
 
   /** History oldest first: with `limit`, the newest `limit` within [from, to]. */
   async candles(symbol: string, interval: Interval, query: RangeQuery = {}): Promise<Candle[]> {
-    const where = [`symbol = ${q(symbol)}`, `interval = ${q(interval)}`];
+    const where = [`symbol = ${sqlString(symbol)}`, `interval = ${sqlString(interval)}`];
     if (query.from !== undefined) where.push(`start >= ${Math.floor(query.from)}`);
     if (query.to !== undefined) where.push(`start <= ${Math.floor(query.to)}`);
     const limit = query.limit === undefined ? '' : `LIMIT ${Math.floor(query.limit)}`;
