@@ -108,6 +108,116 @@ function readSharedStr(buf: Buffer, pos: number): string {
   return sharedString(buf, pos + 2, pos + 2 + len);
 }
 
+/**
+ * One event's fields in a reusable flat record, for readers that turn many records into columns
+ * (the lake's bronze writer) and would otherwise make an event object per record only to copy it
+ * apart. Numbers of other kinds are NaN; `kind` and `interval` are the codes of the layout above.
+ */
+export interface EventFields {
+  kind: number;
+  ts: number;
+  symbol: string;
+  source: string;
+  id: string;
+  price: number;
+  size: number;
+  /** Trade conditions joined with ',', or null when there are none. */
+  conditions: string | null;
+  bid: number;
+  ask: number;
+  bidSize: number;
+  askSize: number;
+  /** Index in INTERVALS; -1 unless a bar. */
+  interval: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+}
+
+/** Kind names by code: `EVENT_KINDS[fields.kind]`. */
+export const EVENT_KINDS: readonly MarketEvent['kind'][] = ['trade', 'quote', 'bar'];
+
+export function emptyEventFields(): EventFields {
+  return { kind: 0, ts: 0, symbol: '', source: '', id: '', price: NaN, size: NaN, conditions: null, bid: NaN, ask: NaN, bidSize: NaN, askSize: NaN, interval: -1, open: NaN, high: NaN, low: NaN, close: NaN, volume: NaN };
+}
+
+function clearKindFields(f: EventFields): void {
+  f.price = f.size = f.bid = f.ask = f.bidSize = f.askSize = f.open = f.high = f.low = f.close = f.volume = NaN;
+  f.conditions = null;
+  f.interval = -1;
+}
+
+/** Writes `e` into `out` (the in-process form of decodeEventFields). */
+export function eventFields(e: MarketEvent, out: EventFields): void {
+  clearKindFields(out);
+  out.kind = KIND_CODE[e.kind];
+  out.ts = e.ts;
+  out.symbol = e.symbol;
+  out.source = e.source;
+  out.id = e.id;
+  if (e.kind === 'trade') {
+    out.price = e.price;
+    out.size = e.size;
+    out.conditions = e.conditions.length === 0 ? null : e.conditions.join(',');
+  } else if (e.kind === 'quote') {
+    out.bid = e.bid;
+    out.ask = e.ask;
+    out.bidSize = e.bidSize;
+    out.askSize = e.askSize;
+  } else {
+    out.interval = INTERVALS.indexOf(e.interval);
+    out.open = e.open;
+    out.high = e.high;
+    out.low = e.low;
+    out.close = e.close;
+    out.volume = e.volume;
+  }
+}
+
+/** Decodes `encodeEvent` output into `out`, making no object but the id string. Throws as decodeEvent does. */
+export function decodeEventFields(bytes: Uint8Array, out: EventFields): void {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf[0] !== VERSION) throw new RangeError(`event codec: expected version ${VERSION}, got ${buf[0]}`);
+  const kind = buf[1] as number;
+  if (kind > 2) throw new RangeError(`event codec: unknown kind code ${kind}`);
+  clearKindFields(out);
+  out.kind = kind;
+  out.ts = buf.readDoubleLE(2);
+  let pos = 10;
+  if (kind === 0) {
+    out.price = buf.readDoubleLE(pos);
+    out.size = buf.readDoubleLE(pos + 8);
+    const n = buf[pos + 16] as number;
+    pos += 17;
+    for (let i = 0; i < n; i++) {
+      const c = readStr(buf, pos);
+      out.conditions = i === 0 ? c : `${out.conditions},${c}`;
+      pos += 2 + buf.readUInt16LE(pos);
+    }
+  } else if (kind === 1) {
+    out.bid = buf.readDoubleLE(pos);
+    out.ask = buf.readDoubleLE(pos + 8);
+    out.bidSize = buf.readDoubleLE(pos + 16);
+    out.askSize = buf.readDoubleLE(pos + 24);
+    pos += 32;
+  } else {
+    out.interval = buf[pos] as number;
+    out.open = buf.readDoubleLE(pos + 1);
+    out.high = buf.readDoubleLE(pos + 9);
+    out.low = buf.readDoubleLE(pos + 17);
+    out.close = buf.readDoubleLE(pos + 25);
+    out.volume = buf.readDoubleLE(pos + 33);
+    pos += 41;
+  }
+  out.symbol = readSharedStr(buf, pos);
+  pos += 2 + buf.readUInt16LE(pos);
+  out.source = readSharedStr(buf, pos);
+  pos += 2 + buf.readUInt16LE(pos);
+  out.id = readStr(buf, pos);
+}
+
 /** Decodes `encodeEvent` output. Throws on an unknown version: the caller dead-letters the record. */
 export function decodeEvent(bytes: Uint8Array): MarketEvent {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

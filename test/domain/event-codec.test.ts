@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bar, decodeEvent, encodeEvent, encodeEventInto, encodedSize, quote, trade, type MarketEvent } from '../../src/domain/index.js';
+import { bar, decodeEvent, decodeEventFields, emptyEventFields, encodeEvent, encodeEventInto, encodedSize, eventFields, quote, trade, type MarketEvent } from '../../src/domain/index.js';
 
 describe('event codec', () => {
   const cases: MarketEvent[] = [
@@ -28,9 +28,25 @@ describe('event codec', () => {
     }
   });
 
+  it('decodes into flat fields exactly what the event object gives, reusing one record across kinds', () => {
+    const fromBytes = emptyEventFields();
+    const fromEvent = emptyEventFields();
+    // The same two records go through every case in turn, so a field a previous kind set must be cleared.
+    for (const e of [...cases, ...cases.slice().reverse()]) {
+      decodeEventFields(encodeEvent(e), fromBytes);
+      eventFields(e, fromEvent);
+      expect(fromBytes, `bytes and object give the same fields, floats bit-exact (${e.id})`).toEqual(fromEvent);
+    }
+    eventFields(cases[1] as MarketEvent, fromEvent);
+    expect([fromEvent.kind, fromEvent.conditions, fromEvent.bid, fromEvent.interval], 'a trade: kind code 0, conditions joined, quote fields NaN, no interval').toEqual([0, '@,T', NaN, -1]);
+    eventFields(cases[3] as MarketEvent, fromEvent);
+    expect([fromEvent.kind, fromEvent.interval, fromEvent.close, fromEvent.price], 'a bar: kind code 2, interval index of 1m, trade fields NaN').toEqual([2, 1, 1.2, NaN]);
+  });
+
   it('refuses bytes of an unknown version instead of misreading them', () => {
     const bytes = encodeEvent(cases[0] as MarketEvent);
     bytes[0] = 9;
     expect(() => decodeEvent(bytes), 'a future format must not decode as garbage').toThrow(/expected version 1, got 9/);
+    expect(() => decodeEventFields(bytes, emptyEventFields()), 'nor into fields').toThrow(/expected version 1, got 9/);
   });
 });

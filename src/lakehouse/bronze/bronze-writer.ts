@@ -1,5 +1,5 @@
 import bindings from '@duckdb/node-bindings';
-import { DuckDBInstance, DuckDBTableFunction, DOUBLE, INTEGER, VARCHAR, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTableFunction, DOUBLE, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { syncPath, writeFileAtomic } from '../../log/journal/fs-io.js';
@@ -7,7 +7,7 @@ import type { CommitOffset, Log, LogConsumer, LogRecord } from '../../log/log.js
 import { StockStreamError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { LakeFile } from '../catalog/lake-database.js';
-import { BRONZE_TABLES, type BronzeColumnType, type BronzeTable } from './bronze-tables.js';
+import { BRONZE_TABLES, ColumnBatch, isText, type BronzeTable } from './bronze-tables.js';
 import { sqlString } from '../../shared/sql.js';
 
 export interface BronzeWriterOptions {
@@ -57,85 +57,98 @@ const INTENT_FILE = 'bronze.intent.json';
 const FSYNC_PARALLEL = 16;
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
-/** Staging column types: BIGINT stages as DOUBLE (see open()). */
-const DUCK_TYPE: Record<BronzeColumnType, DuckDBType> = { VARCHAR, DOUBLE, BIGINT: DOUBLE, INTEGER };
-
-/** One table's buffered rows: one array per column. */
+/** One table's buffered rows. */
 interface Buffered {
   readonly table: BronzeTable;
-  cols: unknown[][];
+  batch: ColumnBatch;
 }
 
-/** The buffered columns a table's staging function hands to DuckDB, CHUNK_ROWS at a time. */
+/** The batch a table's staging function hands to DuckDB, CHUNK_ROWS at a time. */
 interface StageFeed {
-  cols: unknown[][];
-  n: number;
+  batch: ColumnBatch | null;
   off: number;
+  /** Called when DuckDB has pulled the whole batch. */
+  drained: (() => void) | null;
+}
+
+/** One file `COPY … RETURN_STATS` wrote: its path and what the catalog records of it. */
+interface WrittenFile {
+  file: string;
+  rows: number;
+  minTs: number;
+  maxTs: number;
 }
 
 function stageFunctionName(t: BronzeTable): string {
   return `bronze_stage_${t.name}`;
 }
 
-// Scratch memory for one chunk's column: values are laid out here and copied into the vector.
-const scratch = new ArrayBuffer(CHUNK_ROWS * 8);
-const f64 = new Float64Array(scratch);
-const i32 = new Int32Array(scratch);
+// One chunk's validity mask, written per column and copied into the vector.
 const validity = new ArrayBuffer(CHUNK_ROWS / 8);
 const validityWords = new Uint32Array(validity);
 
 /**
- * A table function DuckDB pulls the staged rows from: each chunk's numbers are laid out in a typed
- * array and copied into the vector in one call, strings assigned one by one, and every row's
- * validity written (a VARCHAR row left unwritten and not marked NULL would be read as garbage).
- * Measured about 3 × less event-loop time per row than the appender's per-value conversion, and
- * DuckDB inserts on its own thread. https://duckdb.org/docs/api/c/table_functions
+ * A table function DuckDB pulls a batch from, a chunk at a time: number columns (NaN = NULL) are
+ * copied into the vector from the batch's Float64Array in one call, strings assigned one by one,
+ * and every row's validity written (a VARCHAR row left unwritten and not marked NULL would be read
+ * as garbage). It runs inside the flush's COPY, so rows go from the batch to Parquet without a
+ * staging table. https://duckdb.org/docs/api/c/table_functions
  */
 function stageFunction(t: BronzeTable, feed: StageFeed): DuckDBTableFunction {
-  const kinds = t.columns.map((c) => c.type);
+  const text = t.columns.map(isText);
   return DuckDBTableFunction.create({
     name: stageFunctionName(t),
     bindFunction: (bind) => {
-      for (const c of t.columns) bind.addResultColumn(c.name, DUCK_TYPE[c.type]);
+      for (let c = 0; c < t.columns.length; c++) bind.addResultColumn((t.columns[c] as { name: string }).name, text[c] ? VARCHAR : DOUBLE);
     },
     // One cursor over the feed: one thread.
     initFunction: (init) => init.setMaxThreads(1),
     mainFunction: (_info, out) => {
+      const batch = feed.batch;
       const off = feed.off;
-      const n = Math.min(CHUNK_ROWS, feed.n - off);
-      if (n <= 0) {
+      const n = batch === null ? 0 : Math.min(CHUNK_ROWS, batch.n - off);
+      if (batch === null || n <= 0) {
         out.rowCount = 0;
+        feed.drained?.();
         return;
       }
       bindings.data_chunk_set_size(out.chunk, n);
-      for (let c = 0; c < kinds.length; c++) {
+      for (let c = 0; c < text.length; c++) {
         const vec = bindings.data_chunk_get_vector(out.chunk, c);
-        const col = feed.cols[c] as unknown[];
         validityWords.fill(0xffffffff);
-        if (kinds[c] === 'VARCHAR') {
+        if (text[c]) {
+          const col = batch.texts[c] as (string | null)[];
           for (let i = 0; i < n; i++) {
             const v = col[off + i];
             if (v === null || v === undefined) validityWords[i >>> 5] = (validityWords[i >>> 5] as number) & ~(1 << (i & 31));
-            else bindings.vector_assign_string_element(vec, i, v as string);
+            else bindings.vector_assign_string_element(vec, i, v);
           }
         } else {
-          const ints = kinds[c] === 'INTEGER';
+          const col = batch.nums[c] as Float64Array<ArrayBuffer>;
           for (let i = 0; i < n; i++) {
-            const v = col[off + i] as number | null | undefined;
-            if (v === null || v === undefined) {
-              validityWords[i >>> 5] = (validityWords[i >>> 5] as number) & ~(1 << (i & 31));
-              if (ints) i32[i] = 0;
-              else f64[i] = 0;
-            } else if (ints) i32[i] = v;
-            else f64[i] = v;
+            const v = col[off + i] as number;
+            if (v !== v) validityWords[i >>> 5] = (validityWords[i >>> 5] as number) & ~(1 << (i & 31));
           }
-          bindings.copy_data_to_vector(vec, 0, scratch, 0, n * (ints ? 4 : 8));
+          bindings.copy_data_to_vector(vec, 0, col.buffer, off * 8, n * 8);
         }
         bindings.vector_ensure_validity_writable(vec);
         bindings.copy_data_to_vector_validity(vec, 0, validity, 0, Math.ceil(n / 64) * 8);
       }
       feed.off = off + n;
     },
+  });
+}
+
+/**
+ * The files of a `COPY … RETURN_STATS` result, with row counts and the event-time range from the
+ * Parquet column statistics. DuckDB returns maps as lists of {key, value}; column names come quoted.
+ */
+function writtenFiles(rows: Record<string, unknown>[], dateColumn: string): WrittenFile[] {
+  type Entry = { key: string; value: unknown };
+  return rows.map((r) => {
+    const stats = (r['column_statistics'] as Entry[]).find((e) => e.key.replace(/"/g, '') === dateColumn);
+    const field = (k: string): number => Number((stats?.value as Entry[] | undefined)?.find((e) => e.key === k)?.value ?? 0);
+    return { file: String(r['filename']), rows: Number(r['count']), minTs: field('min'), maxTs: field('max') };
   });
 }
 
@@ -166,9 +179,11 @@ export class BronzeWriter {
   readonly #db: DuckDBInstance;
   readonly #conn: DuckDBConnection;
   readonly #consumer: LogConsumer;
-  /** What each table's staging function reads from during #stage. */
+  /** What each table's staging function reads from during a flush's COPY. */
   readonly #feeds: Map<string, StageFeed>;
   readonly #byTopic: Map<string, Buffered>;
+  /** Flushed batches, cleared, for the next detach to reuse (their arrays are already grown). */
+  readonly #spare = new Map<string, ColumnBatch[]>();
   /** Buffered range per "topic/partition": first offset and next offset. */
   #ranges = new Map<string, { topic: string; partition: number; from: number; to: number }>();
   #buffered = 0;
@@ -182,6 +197,8 @@ export class BronzeWriter {
   #inflight: Promise<void> | null = null;
   /** Flushes run one at a time. */
   #flushing: Promise<void> = Promise.resolve();
+  /** Resolves the loop's wait for DuckDB to pull the batch of the flush it started (see #loop). */
+  #onStaged: (() => void) | null = null;
   /** Callers of requestFlush() waiting for the loop's next flush. */
   #flushWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   #stats: BronzeStats = { flushes: 0, rowsWritten: 0, filesWritten: 0, buffered: 0, lastFlushAt: null, lastError: null };
@@ -192,7 +209,7 @@ export class BronzeWriter {
     this.#db = db;
     this.#conn = conn;
     this.#consumer = consumer;
-    this.#byTopic = new Map(o.tables.map((t) => [t.topic, { table: t, cols: t.columns.map(() => []) }]));
+    this.#byTopic = new Map(o.tables.map((t) => [t.topic, { table: t, batch: new ColumnBatch(t.columns) }]));
   }
 
   /** Opens the writer: recovers an interrupted flush, then is ready to `start()`. */
@@ -216,14 +233,9 @@ export class BronzeWriter {
     await fs.rm(path.join(o.lakeDir, '_staging'), { recursive: true, force: true });
     const db = await DuckDBInstance.create(':memory:', { threads: '2' });
     const conn = await db.connect();
-    for (const t of o.tables) {
-      // BIGINT columns stage as DOUBLE (exact below 2^53; epoch ms and offsets are far below), so
-      // the appender takes plain numbers instead of a BigInt per value; COPY casts them back.
-      await conn.run(`CREATE TABLE "stage_${t.name}" (${t.columns.map((c) => `"${c.name}" ${c.type === 'BIGINT' ? 'DOUBLE' : c.type}`).join(', ')})`);
-    }
     const feeds = new Map<string, StageFeed>();
     for (const t of o.tables) {
-      const feed: StageFeed = { cols: [], n: 0, off: 0 };
+      const feed: StageFeed = { batch: null, off: 0, drained: null };
       feeds.set(t.name, feed);
       conn.registerTableFunction(stageFunction(t, feed));
     }
@@ -311,6 +323,9 @@ export class BronzeWriter {
         // exactly these ranges again (same names, nothing extra). See #recoverIfFailed.
         this.#failedIntent = intent;
         throw err;
+      } finally {
+        // A failed batch is not kept: the retry reads its ranges back from the log.
+        this.#release(batch.parts);
       }
     } finally {
       done();
@@ -371,6 +386,9 @@ export class BronzeWriter {
         const due = this.#buffered >= this.#o.flushRows || (this.#buffered > 0 && this.#o.now() - this.#firstBufferedAt >= this.#o.flushIntervalMs);
         if (due && this.#inflight === null && (backoff === 0 || this.#o.now() >= backoff)) {
           // Not awaited: the next batch is read while DuckDB writes this one (one in flight at most).
+          // Reading waits until DuckDB has pulled the batch, though: each of its pulls needs this
+          // thread, and a pull queued behind a read stalls the whole COPY.
+          const staged = new Promise<void>((r) => (this.#onStaged = r));
           this.#inflight = this.flush().then(
             () => {
               backoff = 0;
@@ -380,7 +398,9 @@ export class BronzeWriter {
           );
           void this.#inflight.finally(() => {
             this.#inflight = null;
+            this.#stagedNow();
           });
+          await staged;
         } else if (this.#inflight !== null && this.#buffered >= 2 * this.#o.flushRows) {
           // Reading runs ahead of writing: wait, so memory stays bounded.
           await this.#inflight;
@@ -402,7 +422,7 @@ export class BronzeWriter {
       const dest = this.#byTopic.get(r.topic);
       if (dest === undefined) continue;
       const accept = this.#o.accept;
-      if (!accept || accept(r)) dest.table.addRow(r, dest.cols);
+      if (!accept || accept(r)) dest.table.addRow(r, dest.batch);
       const key = `${r.topic}/${r.partition}`;
       const range = this.#ranges.get(key);
       if (range === undefined) this.#ranges.set(key, { topic: r.topic, partition: r.partition, from: r.offset, to: r.offset + 1 });
@@ -412,15 +432,15 @@ export class BronzeWriter {
   }
 
   #reset(): void {
-    for (const d of this.#byTopic.values()) for (const c of d.cols) c.length = 0;
+    for (const d of this.#byTopic.values()) d.batch.clear();
     this.#ranges = new Map();
     this.#buffered = 0;
   }
 
   /** Takes the buffered batch out (fresh arrays take its place) with the log ranges it covers. */
   #detach(): { parts: Buffered[]; ranges: Intent['ranges'] } {
-    const parts = [...this.#byTopic.values()].map((d) => ({ table: d.table, cols: d.cols }));
-    for (const d of this.#byTopic.values()) d.cols = d.table.columns.map(() => []);
+    const parts = [...this.#byTopic.values()].map((d) => ({ table: d.table, batch: d.batch }));
+    for (const d of this.#byTopic.values()) d.batch = this.#spare.get(d.table.name)?.pop() ?? new ColumnBatch(d.table.columns, d.batch.capacity);
     const ranges = [...this.#ranges.values()];
     this.#ranges = new Map();
     this.#buffered = 0;
@@ -447,7 +467,12 @@ export class BronzeWriter {
       }
     }
     this.#o.logger?.warn({ ranges: intent.ranges }, 'bronze: redoing an interrupted flush');
-    await this.#write(intent, this.#detach().parts);
+    const parts = this.#detach().parts;
+    try {
+      await this.#write(intent, parts);
+    } finally {
+      this.#release(parts);
+    }
     for (const r of intent.ranges) await this.#consumer.seek({ topic: r.topic, partition: r.partition }, { offset: r.to });
     return true;
   }
@@ -468,34 +493,33 @@ export class BronzeWriter {
     let rows = 0;
     const dirs = new Set<string>();
     const committed: LakeFile[] = [];
-    for (const { table, cols } of parts) {
-      const n = (cols[0] as unknown[]).length;
-      if (n === 0) continue;
-      rows += n;
-      await this.#stage(table, cols, n);
-      // One COPY per table for every log partition at once: one scan of the staging table, written in parallel.
+    for (const { table, batch } of parts) {
+      if (batch.n === 0) continue;
+      rows += batch.n;
+      // One COPY per table for every log partition at once, straight from the batch: one scan, written in parallel.
       const staging = path.join(lake, '_staging', table.name);
-      const select = table.columns.map((c) => (c.type === 'BIGINT' ? `CAST("${c.name}" AS BIGINT) AS "${c.name}"` : `"${c.name}"`)).join(', ');
-      let groups: Map<string, { rows: number; minTs: number; maxTs: number }>;
+      const select = table.columns.map((c, i) => `${batch.sqlValue(i)} AS "${c.name}"`).join(', ');
+      const feed = this.#feeds.get(table.name) as StageFeed;
+      let written: WrittenFile[];
       try {
-        groups = await this.#groupStats(table);
         // Nothing a failed attempt left may be moved with this one's files.
         await fs.rm(staging, { recursive: true, force: true });
         await fs.mkdir(staging, { recursive: true });
-        await this.#conn.run(
-          `COPY (SELECT ${select}, CAST(make_timestamp(CAST("${table.dateColumn}" AS BIGINT) * 1000) AS DATE) AS date FROM "stage_${table.name}" ORDER BY log_partition, log_offset) ` +
-            `TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (log_partition, date, symbol), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE, FILENAME_PATTERN 'part_{i}')`,
+        feed.batch = batch;
+        feed.off = 0;
+        feed.drained = () => this.#stagedNow();
+        const result = await this.#conn.runAndReadAll(
+          `COPY (SELECT ${select}, CAST(make_timestamp(CAST("${table.dateColumn}" AS BIGINT) * 1000) AS DATE) AS date FROM ${stageFunctionName(table)}() ORDER BY log_partition, log_offset) ` +
+            `TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (log_partition, date, symbol), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE, FILENAME_PATTERN 'part_{i}', RETURN_STATS)`,
         );
+        written = writtenFiles(result.getRowObjectsJson() as Record<string, unknown>[], table.dateColumn);
       } catch (err) {
         throw lakeError(`write Parquet for bronze.${table.name} under ${staging}`, err, { table: table.name });
+      } finally {
+        feed.batch = null;
+        feed.drained = null;
       }
-      for (const r of intent.ranges) {
-        if (r.topic !== table.topic) continue;
-        const name = `${r.topic}-p${r.partition}-${r.from}-${r.to - 1}.parquet`;
-        const base = { layer: 'bronze' as const, table: table.name, topic: r.topic, partition: r.partition, firstOffset: r.from, lastOffset: r.to - 1 };
-        await this.#move(table, path.join(staging, `log_partition=${r.partition}`), path.join(lake, 'bronze', table.name), name, dirs, base, groups, committed);
-      }
-      await this.#conn.run(`DELETE FROM "stage_${table.name}"`);
+      await this.#place(table, intent, staging, written, dirs, committed);
     }
     try {
       for (const d of dirs) await syncPath(d);
@@ -516,89 +540,58 @@ export class BronzeWriter {
     return committed.length;
   }
 
-  /** Loads the buffered columns into the staging table, in data chunks of CHUNK_ROWS. */
-  async #stage(table: BronzeTable, cols: unknown[][], n: number): Promise<void> {
-    // A failed attempt may have left its rows here: a retry must stage them once, not twice.
-    await this.#conn.run(`DELETE FROM "stage_${table.name}"`);
-    const feed = this.#feeds.get(table.name) as StageFeed;
-    feed.cols = cols;
-    feed.n = n;
-    feed.off = 0;
-    try {
-      await this.#conn.run(`INSERT INTO "stage_${table.name}" SELECT * FROM ${stageFunctionName(table)}()`);
-    } finally {
-      feed.cols = [];
-    }
-  }
-
-
-
-
-  /** Rows and event-time range per (log partition, date, symbol) of the staged rows, keyed "partition/date/symbol". */
-  async #groupStats(table: BronzeTable): Promise<Map<string, { rows: number; minTs: number; maxTs: number }>> {
-    const col = `"${table.dateColumn}"`;
-    const r = await this.#conn.runAndReadAll(
-      `SELECT log_partition, CAST(CAST(make_timestamp(CAST(${col} AS BIGINT) * 1000) AS DATE) AS VARCHAR), symbol, count(*), min(${col}), max(${col}) FROM "stage_${table.name}" GROUP BY ALL`,
-    );
-    const out = new Map<string, { rows: number; minTs: number; maxTs: number }>();
-    for (const [p, date, symbol, n, lo, hi] of r.getRows()) out.set(`${Number(p)}/${String(date)}/${String(symbol)}`, { rows: Number(n), minTs: Number(lo), maxTs: Number(hi) });
-    return out;
-  }
-
-  /** Rows and event-time range of one Parquet file (when DuckDB split a partition into several files). */
-  async #fileStats(table: BronzeTable, file: string): Promise<{ rows: number; minTs: number; maxTs: number }> {
-    const col = `"${table.dateColumn}"`;
-    const r = await this.#conn.runAndReadAll(`SELECT count(*), min(${col}), max(${col}) FROM read_parquet(${sqlString(file)})`);
-    const [n, lo, hi] = r.getRows()[0] ?? [0, 0, 0];
-    return { rows: Number(n), minTs: Number(lo), maxTs: Number(hi) };
-  }
-
   /**
-   * Moves staged `date=D/symbol=S/part_0.parquet` files to their final names, adding each to `out`.
-   * DuckDB percent-encodes partition values (BTC/USD → symbol=BTC%2FUSD) and decodes them on read.
+   * Moves the staged `log_partition=P/date=D/symbol=S/part_i.parquet` files to their final names
+   * (from the log range of P: `<topic>-p<P>-<first>-<last>.parquet`, with `-i` when DuckDB split a
+   * partition into several files), each file made durable before any rename, and adds each to `out`.
+   * DuckDB percent-encodes partition values in directory names (BTC/USD → symbol=BTC%2FUSD) and
+   * decodes them on read.
    */
-  async #move(
-    table: BronzeTable,
-    staging: string,
-    tableDir: string,
-    name: string,
-    dirs: Set<string>,
-    base: Pick<LakeFile, 'layer' | 'table' | 'topic' | 'partition' | 'firstOffset' | 'lastOffset'>,
-    groups: Map<string, { rows: number; minTs: number; maxTs: number }>,
-    out: LakeFile[],
-  ): Promise<void> {
-    let dates: string[];
-    try {
-      dates = await fs.readdir(staging);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw lakeError(`list staged files in ${staging}`, err);
+  async #place(table: BronzeTable, intent: Intent, staging: string, written: readonly WrittenFile[], dirs: Set<string>, out: LakeFile[]): Promise<void> {
+    const tableDir = path.join(this.#o.lakeDir, 'bronze', table.name);
+    const byDir = new Map<string, WrittenFile[]>();
+    for (const w of written) {
+      const dir = path.relative(staging, path.dirname(w.file));
+      const list = byDir.get(dir);
+      if (list === undefined) byDir.set(dir, [w]);
+      else list.push(w);
     }
     const moves: { file: string; dest: string; entry: LakeFile }[] = [];
     try {
-      for (const date of dates) {
-        for (const sym of await fs.readdir(path.join(staging, date))) {
-          const from = path.join(staging, date, sym);
-          const parts = (await fs.readdir(from)).filter((f) => f.endsWith('.parquet')).sort();
-          const destDir = path.join(tableDir, date, sym);
-          await fs.mkdir(destDir, { recursive: true });
-          // The new names, and any directories just created, are durable once their parents are synced.
-          dirs.add(path.dirname(destDir));
-          dirs.add(tableDir);
-          const dateValue = date.slice('date='.length);
-          const symbol = decodeURIComponent(sym.slice('symbol='.length));
-          for (let i = 0; i < parts.length; i++) {
-            const file = path.join(from, parts[i] as string);
-            const finalName = parts.length === 1 ? name : name.replace(/\.parquet$/, `-${i}.parquet`);
-            const stats = parts.length === 1 ? groups.get(`${base.partition}/${dateValue}/${symbol}`) : await this.#fileStats(table, file);
-            moves.push({
-              file,
-              dest: path.join(destDir, finalName),
-              entry: { ...base, path: ['bronze', base.table, date, sym, finalName].join('/'), date: dateValue, symbol, rows: stats?.rows ?? 0, minTs: stats?.minTs ?? 0, maxTs: stats?.maxTs ?? 0 },
-            });
-          }
-          dirs.add(destDir);
-        }
+      for (const [dir, files] of byDir) {
+        const [p, date, sym] = dir.split(path.sep) as [string, string, string];
+        const partition = Number(p.slice('log_partition='.length));
+        const range = intent.ranges.find((r) => r.topic === table.topic && r.partition === partition);
+        if (range === undefined) throw new Error(`staged rows of log partition ${partition}, which this flush did not read`);
+        const name = `${range.topic}-p${partition}-${range.from}-${range.to - 1}`;
+        const destDir = path.join(tableDir, date, sym);
+        await fs.mkdir(destDir, { recursive: true });
+        // The new names, and any directories just created, are durable once their parents are synced.
+        dirs.add(path.dirname(destDir));
+        dirs.add(tableDir);
+        dirs.add(destDir);
+        files.sort((a, b) => (a.file < b.file ? -1 : 1));
+        files.forEach((w, i) => {
+          const finalName = files.length === 1 ? `${name}.parquet` : `${name}-${i}.parquet`;
+          moves.push({
+            file: w.file,
+            dest: path.join(destDir, finalName),
+            entry: {
+              layer: 'bronze',
+              table: table.name,
+              topic: range.topic,
+              partition,
+              firstOffset: range.from,
+              lastOffset: range.to - 1,
+              path: ['bronze', table.name, date, sym, finalName].join('/'),
+              date: date.slice('date='.length),
+              symbol: decodeURIComponent(sym.slice('symbol='.length)),
+              rows: w.rows,
+              minTs: w.minTs,
+              maxTs: w.maxTs,
+            },
+          });
+        });
       }
       // Every file durable first (in parallel: each fsync is a thread-pool job), then the renames.
       for (let i = 0; i < moves.length; i += FSYNC_PARALLEL) await Promise.all(moves.slice(i, i + FSYNC_PARALLEL).map((m) => syncPath(m.file)));
@@ -608,6 +601,22 @@ export class BronzeWriter {
       }
     } catch (err) {
       throw lakeError(`move staged Parquet files into ${tableDir}`, err);
+    }
+  }
+
+  #stagedNow(): void {
+    const resolve = this.#onStaged;
+    this.#onStaged = null;
+    resolve?.();
+  }
+
+  /** Hands flushed batches back for reuse. */
+  #release(parts: readonly Buffered[]): void {
+    for (const { table, batch } of parts) {
+      batch.clear();
+      const spare = this.#spare.get(table.name);
+      if (spare === undefined) this.#spare.set(table.name, [batch]);
+      else if (spare.length < 2) spare.push(batch);
     }
   }
 }
