@@ -17,7 +17,26 @@ export interface LoadConfigOptions {
 type Origin = Map<string, string>;
 
 /** Environment names that are not configuration (service switches read by tests and CI). */
-const NOT_CONFIG = new Set(['STOCKSTREAM_REQUIRE_SERVICES']);
+/**
+ * STOCKSTREAM_* variables that are not platform settings: the test switches and where the local
+ * services of deploy/local/ run (deploy/local/env.sh exports them for the integration tests).
+ */
+const NOT_CONFIG = new Set([
+  'STOCKSTREAM_REQUIRE_SERVICES',
+  'STOCKSTREAM_SERVICES_DIR',
+  'STOCKSTREAM_KAFKA_BROKERS',
+  'STOCKSTREAM_KAFKA_PORT',
+  'STOCKSTREAM_PG_URL',
+  'STOCKSTREAM_PG_PORT',
+  'STOCKSTREAM_REDIS_URL',
+  'STOCKSTREAM_REDIS_PORT',
+  'STOCKSTREAM_S3_ENDPOINT',
+  'STOCKSTREAM_S3_PORT',
+  'STOCKSTREAM_S3_BUCKET',
+  'STOCKSTREAM_S3_ACCESS_KEY_ID',
+  'STOCKSTREAM_S3_SECRET_ACCESS_KEY',
+  'STOCKSTREAM_S3_REGION',
+]);
 
 function camel(snake: string): string {
   return snake.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
