@@ -18,13 +18,17 @@ is_root() { [ "$(id -u)" = 0 ]; }
 APT_UPDATED=0
 apt_install() {
   is_root || die "missing $*: install it (apt-get install $*) or run this script as root"
+  local out
+  out="$(mktemp)"
   if [ "$APT_UPDATED" = 0 ]; then
     log "apt-get update"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$out" 2>&1 || { cat "$out" >&2; die "apt-get update failed"; }
     APT_UPDATED=1
   fi
   log "apt-get install $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >"$out" 2>&1 ||
+    { cat "$out" >&2; die "apt-get install $* failed"; }
+  rm -f "$out"
 }
 
 # need_cmd COMMAND DEBIAN_PACKAGE: install the package when the command is missing.
