@@ -7,8 +7,8 @@
 # the scripts' port overrides: STOCKSTREAM_KAFKA_PORT (19092), STOCKSTREAM_PG_PORT (15432),
 # STOCKSTREAM_REDIS_PORT (16379), STOCKSTREAM_S3_PORT (19000), and STOCKSTREAM_S3_BUCKET /
 # _ACCESS_KEY_ID / _SECRET_ACCESS_KEY / _REGION if already set.
-# Caveat: until src/shared/config/load-config.ts skips these names, the stockstream CLI (and so
-# the CLI tests) rejects them as unknown settings; see README.md.
+# The config loader (src/shared/config/load-config.ts) skips these names (NOT_CONFIG): it reads
+# other STOCKSTREAM_* variables as settings.
 
 export STOCKSTREAM_KAFKA_BROKERS="127.0.0.1:${STOCKSTREAM_KAFKA_PORT:-19092}"
 export STOCKSTREAM_PG_URL="postgres://stockstream:stockstream@127.0.0.1:${STOCKSTREAM_PG_PORT:-15432}/stockstream"
