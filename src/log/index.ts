@@ -16,4 +16,3 @@ export type {
 } from './log.js';
 export { murmur2, partitionForKey, KeyPartitioner } from './partitioner.js';
 export { Journal, type JournalOptions, type JournalStats, type FsyncPolicy } from './journal/journal.js';
-export { KafkaLog, type KafkaLogOptions } from './kafka/kafka-log.js';
