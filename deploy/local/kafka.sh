@@ -160,17 +160,7 @@ cmd_start() {
   log "ready in $((SECONDS - t0))s (pid $(cat "$PIDFILE"))"
 }
 
-cmd_stop() {
-  with_lock kafka
-  local pid
-  if pid="$(running)"; then
-    log "stopping pid $pid"
-    kill_wait "$pid" 60
-  else
-    log "not running"
-  fi
-  rm -f "$PIDFILE"
-}
+cmd_stop() { stop_pidfile_service kafka 60; }
 
 cmd_status() {
   local pid

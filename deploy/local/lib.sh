@@ -144,6 +144,21 @@ wait_for() {
   done
 }
 
+# stop_pidfile_service NAME SECONDS: stop the process the caller's running() finds (TERM, then
+# KILL after SECONDS) and drop its $PIDFILE; the `stop` of every service that runs from a pidfile.
+stop_pidfile_service() {
+  with_lock "$1"
+  local pid
+  if pid="$(running)"; then
+    log "stopping pid $pid"
+    kill_wait "$pid" "$2"
+  else
+    log "not running"
+  fi
+  # shellcheck disable=SC2153 # PIDFILE is set by the sourcing script
+  rm -f "$PIDFILE"
+}
+
 # dispatch "$@": run cmd_<subcommand>, or print the calling script's header as usage.
 dispatch() {
   local cmd="${1:-}"

@@ -66,17 +66,7 @@ EOF
   log "ready (pid $(cat "$PIDFILE"))"
 }
 
-cmd_stop() {
-  with_lock redis
-  local pid
-  if pid="$(running)"; then
-    log "stopping pid $pid"
-    kill_wait "$pid" 30
-  else
-    log "not running"
-  fi
-  rm -f "$PIDFILE"
-}
+cmd_stop() { stop_pidfile_service redis 30; }
 
 cmd_status() {
   local pid

@@ -97,17 +97,7 @@ EOF
   log "ready in $((SECONDS - t0))s (pid $(cat "$PIDFILE"))"
 }
 
-cmd_stop() {
-  with_lock s3
-  local pid
-  if pid="$(running)"; then
-    log "stopping pid $pid"
-    kill_wait "$pid" 30
-  else
-    log "not running"
-  fi
-  rm -f "$PIDFILE"
-}
+cmd_stop() { stop_pidfile_service s3 30; }
 
 cmd_status() {
   local pid
