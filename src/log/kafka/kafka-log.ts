@@ -166,12 +166,12 @@ export class KafkaLog implements Log {
     const names = [...(await this.#existing())].sort();
     if (names.length === 0) return [];
     try {
-      const [starts, ends, dirs, configs] = await Promise.all([
+      const [starts, ends, configs] = await Promise.all([
         this.#reader.listOffsets({ topics: names, timestamp: EARLIEST }),
         this.#reader.listOffsets({ topics: names, timestamp: LATEST }),
-        this.#admin.describeLogDirs({ topics: await Promise.all(names.map(async (n) => ({ name: n, partitions: Array.from({ length: await this.#partitionCount(n) }, (_, i) => i) }))) }),
         this.#admin.describeConfigs({ resources: names.map((n) => ({ resourceType: 2, resourceName: n, configurationKeys: ['retention.ms', 'retention.bytes'] })) }),
       ]);
+      const dirs = await this.#admin.describeLogDirs({ topics: names.map((n) => ({ name: n, partitions: (starts.get(n) ?? []).map((_, i) => i) })) });
       const bytes = new Map<string, number>();
       for (const broker of dirs) for (const dir of broker.results) for (const t of dir.topics) for (const p of t.partitions) bytes.set(`${t.name}/${p.partitionIndex}`, Number(p.partitionSize));
       return names.map((name) => {
