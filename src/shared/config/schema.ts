@@ -21,6 +21,13 @@ export const configSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     /** Where the journal, checkpoints and lake live. */
     dataDir: z.string().min(1).default('./data'),
+    /**
+     * What this process runs (`up --role`): `all` is the whole platform in one process; with
+     * `log.kind: kafka` several processes share the work: `ingest` (sources → log), `process`
+     * (tick pipelines and the warehouse writer, scaled by partitions in a consumer group), `lake`
+     * (bronze, models, jobs) and `serve` (API and dashboard, live updates through Redis).
+     */
+    role: z.enum(['all', 'ingest', 'process', 'lake', 'serve']).default('all'),
     /** The market data source `up` starts with. */
     source: z.enum(['simulator', 'replay']).default('simulator'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -63,6 +70,54 @@ export const configSchema = z
         /** Ticks are kept this long (ms); default seven days. */
         retentionMs: positiveInt.default(7 * 86_400_000),
         retentionBytes: positiveInt.optional(),
+        /** `journal`: the embedded log under <dataDir>/journal; `kafka`: Apache Kafka (scale out, `up --role`). */
+        kind: z.enum(['journal', 'kafka']).default('journal'),
+        kafka: z
+          .object({
+            /** Bootstrap brokers as host:port (env: comma-separated). */
+            brokers: z.array(z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port')).min(1).default(['127.0.0.1:9092']),
+            clientId: z.string().min(1).default('stockstream'),
+            /** Replication factor of the topics StockStream creates (3 on a production cluster). */
+            replicationFactor: positiveInt.max(16).default(1),
+            /** A group member that sends no heartbeat for this long is removed and its partitions move (ms). */
+            sessionTimeoutMs: positiveInt.min(1_000).default(10_000),
+            heartbeatIntervalMs: positiveInt.default(1_000),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    warehouse: z
+      .object({
+        /**
+         * Where final candles, indicators, KPIs and alerts are served from for history: `duckdb` is
+         * the lake database (embedded); `postgres` the PostgreSQL warehouse (scale out, Grafana).
+         */
+        kind: z.enum(['duckdb', 'postgres']).default('duckdb'),
+        postgres: z
+          .object({
+            /** libpq connection URL, e.g. postgres://user:password@host:5432/stockstream. */
+            url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').default('postgres://stockstream:stockstream@127.0.0.1:5432/stockstream'),
+            /** Connections in the pool. */
+            poolSize: positiveInt.max(100).default(4),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    redis: z
+      .object({
+        /**
+         * Redis for live fan-out between instances, the API cache and the dashboard refresh channel.
+         * Unset: all of it stays in process (embedded). Required by `up --role serve|process` on Kafka.
+         */
+        url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// URL').nullable().default(null),
+        /** Prefix of every channel and key, so several deployments can share one Redis. */
+        prefix: z.string().min(1).default('stockstream:'),
+        /** Time to live of cached API answers (ms). */
+        cacheTtlMs: positiveInt.default(2_000),
       })
       .strict()
       .prefault({}),
@@ -133,6 +188,33 @@ export const configSchema = z
           .object({
             /** Final candles of these intervals are kept in the lake database's serving.candles; the API reads history beyond the live rings from it. */
             intervals: z.array(z.enum(['1s', '1m', '5m', '15m', '1h', '1d'])).default(['1m', '5m', '15m', '1h', '1d']),
+          })
+          .strict()
+          .prefault({}),
+        storage: z
+          .object({
+            /** `local`: the lake under <dataDir>/lake; `s3`: its files also in an S3-compatible bucket. */
+            kind: z.enum(['local', 's3']).default('local'),
+            s3: z
+              .object({
+                bucket: z.string().min(1).default('stockstream'),
+                /** Key prefix inside the bucket (no leading slash), e.g. `lake/`. */
+                prefix: z.string().regex(/^(?!\/)/, 'must not start with /').default('lake/'),
+                /** Endpoint of an S3-compatible server (MinIO, S3Proxy); unset: AWS S3 of `region`. */
+                endpoint: z.string().url().nullable().default(null),
+                region: z.string().min(1).default('us-east-1'),
+                /** Unset: the AWS default credential chain (env, profile, instance role). */
+                accessKeyId: z.string().min(1).nullable().default(null),
+                secretAccessKey: z.string().min(1).nullable().default(null),
+                /** Path-style URLs (http://host/bucket/key), which MinIO and S3Proxy need. */
+                forcePathStyle: z.boolean().default(true),
+                /** Files larger than this go up in parts of this size (bytes; S3's minimum part is 5 MiB). */
+                partSizeBytes: positiveInt.min(5 * 1_048_576).default(8 * 1_048_576),
+                /** Attempts per request before the upload fails (exponential backoff). */
+                maxAttempts: positiveInt.max(20).default(5),
+              })
+              .strict()
+              .prefault({}),
           })
           .strict()
           .prefault({}),
