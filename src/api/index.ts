@@ -1,4 +1,5 @@
 export { buildApi, streamHubOf } from './build-api.js';
+export { buildOpsApi, type OpsApiDeps } from './build-ops-api.js';
 export { type ApiDeps, type HealthReport, type HealthStatus } from './api-deps.js';
 export { errorBody, type ErrorBody } from './error-reply.js';
 export { toCandleRow, type CandleRow } from './routes/candles-route.js';

@@ -1,10 +1,11 @@
+import { hostname } from 'node:os';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApi, type LakeApi, type LatencyProbe } from '../api/index.js';
+import { buildApi, buildOpsApi, type LakeApi, type LatencyProbe } from '../api/index.js';
 import { INTERVALS, INTERVAL_MS, type Candle, type ExchangeCode, type Instrument, type Interval } from '../domain/index.js';
 import { calendarFor, type MarketCalendar } from '../domain/calendar/index.js';
-import { Journal } from '../log/index.js';
+import type { Log } from '../log/index.js';
 import { CandleOperator } from '../processors/candles/index.js';
 import { DedupOperator } from '../processors/dedup/index.js';
 import { createIndicator, parseIndicatorSpec } from '../processors/indicators/index.js';
@@ -18,7 +19,7 @@ import {
   type LiveSink,
   type TickTaskState,
 } from '../processors/pipeline/index.js';
-import { CheckpointStore, PartitionRunner } from '../processors/runtime/index.js';
+import { FileCheckpointStore, LogCheckpointStore, PartitionRunner } from '../processors/runtime/index.js';
 import type { Config } from '../shared/config/index.js';
 import { Metrics } from '../shared/metrics.js';
 import type { Logger } from '../shared/logger.js';
@@ -28,8 +29,15 @@ import { StockStreamError } from '../shared/errors.js';
 import { DLQ_TOPIC, IngestWriter, TICKS_TOPIC } from '../sources/ingest/index.js';
 import { defaultUniverse } from '../sources/simulator/index.js';
 import { DEFAULT_DEPTHS, LiveStore } from '../stores/live/index.js';
-import { CandleWarehouse } from '../stores/index.js';
+import { CandleWarehouse, LiveFanoutPublisher, RedisFanout, type LiveMessage } from '../stores/index.js';
+import { describeLog, openLog } from './open-log.js';
+import { checkRole, runs, type Role } from './roles.js';
 
+
+/** How often a process instance publishes its live changes to the serve instances (ms). */
+const FANOUT_INTERVAL_MS = 50;
+/** Checkpoints kept on Kafka this long; each partition's is rewritten every quarter of it at least. */
+const CHECKPOINT_RETENTION_MS = 3_600_000;
 
 /** Retention of each candle topic: enough to rebuild the live rings after a restart. */
 const CANDLE_RETENTION_MS: Record<Interval, number> = {
@@ -70,7 +78,13 @@ export interface PlatformOptions {
 export class Platform {
   readonly config: Readonly<Config>;
   readonly logger: Logger;
-  readonly log: Journal;
+  readonly log: Log;
+  /** What this instance runs (`up --role`). */
+  readonly role: Role;
+  /** Redis fan-out and cache, when `redis.url` is set. */
+  readonly fanout: RedisFanout | null;
+  /** A `process` instance's live output, published to the serve instances through Redis. */
+  readonly #publisher: LiveFanoutPublisher | null = null;
   readonly store: LiveStore;
   readonly ingest: IngestWriter;
   readonly runner: PartitionRunner<TickTaskState>;
@@ -93,10 +107,12 @@ export class Platform {
   #wroteServerInfo = false;
   #closed = false;
 
-  private constructor(o: PlatformOptions, log: Journal, instruments: readonly Instrument[]) {
+  private constructor(o: PlatformOptions, log: Log, instruments: readonly Instrument[], fanout: RedisFanout | null) {
     this.config = o.config;
     this.logger = o.logger;
     this.log = log;
+    this.role = o.config.role;
+    this.fanout = fanout;
     this.#now = o.now ?? Date.now;
     const c = o.config;
     const calendarOfExchange = exchangeCalendars(c);
@@ -115,11 +131,16 @@ export class Platform {
     this.store = new LiveStore({ depths: c.live.depths, indicators: this.indicators });
     this.store.setInstruments([...instruments]);
     const store = this.store;
-    const live: LiveSink = {
+    let live: LiveSink = {
       ticks: (events) => store.applyTicks(events),
       candles: (candles) => store.applyCandles(candles),
       kpis: (kpis) => store.applyKpis(kpis),
     };
+    // A process instance's live store is on the serve instances: publish to them instead.
+    if (this.role === 'process' && fanout !== null) {
+      this.#publisher = new LiveFanoutPublisher({ publish: (m) => fanout.publishLive(m), instance: `${hostname()}:${process.pid}`, intervalMs: FANOUT_INTERVAL_MS });
+      live = this.#publisher;
+    }
     const knownSymbols = new Set(instruments.map((i) => i.symbol));
     this.ingest = new IngestWriter({
       log,
@@ -140,8 +161,14 @@ export class Platform {
       topic: TICKS_TOPIC,
       group: 'processors',
       name: 'ticks',
-      checkpoints: new CheckpointStore(join(resolve(c.dataDir), 'checkpoints')),
+      // On Kafka a partition may move to a process on another machine: its state goes on the log too.
+      checkpoints: c.log.kind === 'kafka' ? new LogCheckpointStore({ log, partitions: c.log.partitions, retentionMs: CHECKPOINT_RETENTION_MS }) : new FileCheckpointStore(join(resolve(c.dataDir), 'checkpoints')),
       checkpointIntervalMs: c.processing.checkpointIntervalMs,
+      ...(c.log.kind === 'kafka' ? { checkpointRefreshMs: CHECKPOINT_RETENTION_MS / 4 } : {}),
+      onCommitError: (err) => this.logger.warn({ err }, 'the group refused an offset commit (partition moved); its checkpoint is saved'),
+      onAssignment: ({ assigned, revoked }) => {
+        if (c.log.kind === 'kafka') this.logger.info({ assigned, revoked }, 'ticks partitions reassigned');
+      },
       now: this.#now,
       createTask: (partition) => {
         let task: TickTask | null = null;
@@ -182,7 +209,9 @@ export class Platform {
     this.api =
       o.serve === false
         ? null
-        : buildApi({
+        : !runs(this.role, 'serve')
+          ? buildOpsApi({ role: this.role, health: () => this.health(), metrics: () => this.metrics.text(), metricsContentType: this.metrics.contentType })
+          : buildApi({
             store: this.store,
             health: () => this.health(),
             metrics: () => this.metrics.text(),
@@ -204,20 +233,27 @@ export class Platform {
 
   static async start(o: PlatformOptions): Promise<Platform> {
     const c = o.config;
+    checkRole(c);
     const dataDir = resolve(c.dataDir);
-    const log = await Journal.open({
-      dir: join(dataDir, 'journal'),
-      fsync: c.log.fsync,
-      groupCommitMs: c.log.groupCommitMs,
-      segmentBytes: c.log.segmentBytes,
-      onWarning: (msg: string) => o.logger.warn(msg),
-    });
-    const platform = new Platform(o, log, o.instruments ?? defaultUniverse());
+    const fanout = c.redis.url === null ? null : await RedisFanout.connect({ url: c.redis.url, prefix: c.redis.prefix, logger: o.logger });
+    let log: Log;
+    try {
+      log = await openLog(c, o.logger);
+    } catch (err) {
+      await fanout?.close();
+      throw err;
+    }
+    const platform = new Platform(o, log, o.instruments ?? defaultUniverse(), fanout);
+    const role = platform.role;
     try {
       await platform.#ensureTopics();
-      await platform.#rebuildLiveState();
-      await platform.runner.start();
-      if (c.lake.enabled) {
+      if (runs(role, 'serve')) {
+        await platform.#rebuildLiveState();
+        // Live updates of the symbols the process instances own.
+        if (role === 'serve' && fanout !== null) await fanout.onLive((m) => platform.#applyLive(m));
+      }
+      if (runs(role, 'process')) await platform.runner.start();
+      if (c.lake.enabled && runs(role, 'lake')) {
         const lakehouse = await Lakehouse.open({
           lakeDir: join(dataDir, 'lake'),
           settings: c.lake,
@@ -260,6 +296,12 @@ export class Platform {
       throw err;
     }
     return platform;
+  }
+
+  #applyLive(m: LiveMessage): void {
+    this.store.applyTicks(m.ticks);
+    this.store.applyCandles(m.candles);
+    this.store.applyKpis(m.kpis);
   }
 
   get url(): string | null {
@@ -327,25 +369,35 @@ export class Platform {
     for (const t of this.#tasks.values()) watermark = Math.max(watermark, t.stats().watermark);
     const processing: 'ok' | 'degraded' | 'down' = this.runner.running ? 'ok' : 'down';
     const ingestAge = this.#lastIngestAt === 0 ? null : now - this.#lastIngestAt;
+    const role = this.role;
     const components = {
-      log: { status: this.#closed ? ('down' as const) : ('ok' as const), detail: 'embedded journal', fsync: this.config.log.fsync },
-      ingest: {
-        status: ingestAge !== null && ingestAge > 30_000 ? ('degraded' as const) : ('ok' as const),
-        ...(ingestAge === null ? { detail: 'no events yet' } : { lagMs: ingestAge }),
-        ...this.ingest.stats(),
-      },
-      processing: {
-        status: processing,
-        ...(Number.isFinite(watermark) ? { lagMs: Math.max(0, now - watermark), watermark } : {}),
-        partitions: progress,
-      },
-      live: { status: 'ok' as const, ...this.store.stats() },
+      log: { status: this.#closed ? ('down' as const) : ('ok' as const), detail: describeLog(this.config), ...(this.config.log.kind === 'journal' ? { fsync: this.config.log.fsync } : {}) },
+      ...(this.fanout === null ? {} : { redis: this.#redisHealth(this.fanout) }),
+      ...(runs(role, 'ingest')
+        ? {
+            ingest: {
+              status: ingestAge !== null && ingestAge > 30_000 ? ('degraded' as const) : ('ok' as const),
+              ...(ingestAge === null ? { detail: 'no events yet' } : { lagMs: ingestAge }),
+              ...this.ingest.stats(),
+            },
+          }
+        : {}),
+      ...(runs(role, 'process')
+        ? { processing: { status: processing, ...(Number.isFinite(watermark) ? { lagMs: Math.max(0, now - watermark), watermark } : {}), partitions: progress } }
+        : {}),
+      ...(runs(role, 'serve') ? { live: { status: 'ok' as const, ...this.store.stats() } } : {}),
       ...(this.bronze === null ? {} : { lake: this.#lakeHealth(this.bronze, now) }),
       ...(this.lakehouse === null ? {} : { jobs: this.#jobsHealth(this.lakehouse) }),
     };
     const statuses = Object.values(components).map((x) => x.status);
     const status = statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'ok';
     return { status, components };
+  }
+
+  /** Degraded while Redis is unreachable: live fan-out and the shared cache pause (the log keeps everything). */
+  #redisHealth(fanout: RedisFanout): { status: 'ok' | 'degraded'; detail?: string } & Record<string, unknown> {
+    const s = fanout.stats();
+    return { status: s.connection === 'ready' ? 'ok' : 'degraded', ...(s.connection === 'ready' ? {} : { detail: `redis connection ${s.connection}` }), ...s };
   }
 
   /** Degraded while flushes fail or when the last one is three flush intervals old with rows waiting. */
@@ -433,6 +485,8 @@ export class Platform {
     await step(() => this.api?.close());
     if (this.#wroteServerInfo) await step(() => rm(serverInfoPath(this.config), { force: true }));
     await step(() => this.runner.stop());
+    this.#publisher?.close();
+    await step(() => this.fanout?.close());
     // Jobs first: a scheduled run must not ask the bronze writer to flush while it stops.
     await step(() => this.lakehouse?.jobs.stop());
     await step(() => this.bronze?.stop());

@@ -42,7 +42,8 @@ const common = (cmd: Command): Command =>
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent');
 
 common(program.command('up'))
-  .description('run the whole platform embedded in this process and print the dashboard URL')
+  .description('run the whole platform embedded in this process and print the dashboard URL; with --role, one part of it scaled out over Kafka')
+  .addOption(new Option('--role <role>', 'what this process runs: all, or one of ingest, process, lake, serve sharing work over Kafka (STOCKSTREAM_ROLE)').choices(['all', 'ingest', 'process', 'lake', 'serve']))
   .addOption(new Option('--source <source>', 'market data source (STOCKSTREAM_SOURCE)').choices(['simulator', 'replay']))
   .option('--seed <n>', 'simulator seed', int('seed', 0, 2 ** 31 - 1))
   .option('--rate <n>', 'simulator events per second', int('rate', 1, 2_000_000))

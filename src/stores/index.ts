@@ -17,3 +17,4 @@ export {
   type IndicatorProvider,
 } from './live/index.js';
 export { CandleWarehouse, type CandleWarehouseOptions } from './warehouse/candle-warehouse.js';
+export { LiveFanoutPublisher, RedisFanout, MemoryCache, cached, parseLiveMessage, type LiveMessage, type LivePublish, type RedisFanoutOptions, type RefreshNotice, type ResponseCache } from './fanout/index.js';

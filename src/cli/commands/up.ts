@@ -1,9 +1,10 @@
-import { Platform, createSource, runSource } from '../../apps/index.js';
+import { Platform, createSource, describeLog, runSource, runs } from '../../apps/index.js';
 import { createLogger } from '../../shared/logger.js';
 import { defaultUniverse } from '../../sources/simulator/index.js';
 import { configFrom, untilSignal, type CommonOptions } from './options.js';
 
 export interface UpOptions extends CommonOptions {
+  role?: 'all' | 'ingest' | 'process' | 'lake' | 'serve';
   source?: 'simulator' | 'replay';
   seed?: number;
   rate?: number;
@@ -15,6 +16,7 @@ export interface UpOptions extends CommonOptions {
 /** `stockstream up`: the whole platform in this process until Ctrl-C, then a clean shutdown. */
 export async function runUp(opts: UpOptions): Promise<void> {
   const config = configFrom(opts, {
+    role: opts.role,
     source: opts.source,
     'simulator.seed': opts.seed,
     'simulator.ratePerSec': opts.rate,
@@ -26,20 +28,37 @@ export async function runUp(opts: UpOptions): Promise<void> {
   // The simulator's start prices play the previous session's close, so change % is live at once.
   const prevCloses = config.source === 'simulator' ? new Map(defaultUniverse().map((i) => [i.symbol, i.startPrice])) : undefined;
   const platform = await Platform.start({ config, logger, acceptHistory: config.source === 'replay', ...(prevCloses ? { prevCloses } : {}) });
-  const source = createSource(config, platform);
-  const run = await runSource(platform, source, config.source === 'replay' && config.replay.file ? { resumeInput: config.replay.file } : {});
+  // Sources run where ingest does; other roles read what ingest instances put on the log.
+  const run = runs(config.role, 'ingest') ? await runSource(platform, createSource(config, platform), config.source === 'replay' && config.replay.file ? { resumeInput: config.replay.file } : {}) : null;
   const what =
     config.source === 'simulator'
       ? `simulated market, seed ${config.simulator.seed}, ${config.simulator.ratePerSec} events/s, ${config.simulator.calendar === 'always-open' ? 'markets always open' : 'real exchange hours'}`
       : `replay of ${config.replay.file} at ${config.replay.speed === 'max' ? 'max speed' : `${config.replay.speed}x`}`;
-  process.stdout.write(
-    `StockStream is up: ${what}\n` +
-      `  Dashboard  ${platform.url}/\n` +
-      `  API        ${platform.url}/api/health · /api/candles?symbol=AAPL&interval=1m · /api/kpis\n` +
-      `  Stream     ${platform.url?.replace(/^http/, 'ws')}/api/stream\n` +
-      `  Data       ${config.dataDir}\n` +
-      `Press Ctrl-C to stop.\n`,
-  );
+  if (config.role === 'all') {
+    process.stdout.write(
+      `StockStream is up: ${what}\n` +
+        `  Dashboard  ${platform.url}/\n` +
+        `  API        ${platform.url}/api/health · /api/candles?symbol=AAPL&interval=1m · /api/kpis\n` +
+        `  Stream     ${platform.url?.replace(/^http/, 'ws')}/api/stream\n` +
+        `  Data       ${config.dataDir}\n` +
+        `  Log        ${describeLog(config)}\n` +
+        `Press Ctrl-C to stop.\n`,
+    );
+  } else {
+    const doing: Record<Exclude<typeof config.role, 'all'>, string> = {
+      ingest: `ingesting the ${what} into the log`,
+      process: 'processing ticks partitions of consumer group processors (candles, KPIs; live updates to Redis)',
+      lake: 'landing the log in the lake and running the lake jobs',
+      serve: 'serving the API and dashboard from live updates in Redis',
+    };
+    process.stdout.write(
+      `StockStream ${config.role} instance is up: ${doing[config.role]}\n` +
+        (config.role === 'serve' ? `  Dashboard  ${platform.url}/\n` : `  Health     ${platform.url}/api/health · /metrics\n`) +
+        `  Log        ${describeLog(config)}\n` +
+        (config.redis.url === null ? '' : `  Redis      ${config.redis.url.replace(/\/\/[^@/]*@/, '//***@')}\n`) +
+        `Press Ctrl-C to stop.\n`,
+    );
+  }
   if (config.source === 'simulator' && config.simulator.calendar === 'faithful') {
     const now = Date.now();
     const exchanges = [...new Set(platform.store.instruments().map((i) => i.exchange))];
@@ -52,7 +71,7 @@ export async function runUp(opts: UpOptions): Promise<void> {
   }
   const refresh = setInterval(() => void platform.refreshMetrics().catch(() => undefined), 5_000);
   let stopping = false;
-  run.done.then(
+  run?.done.then(
     ({ records }) => {
       if (!stopping) logger.info({ records }, 'source finished; still serving');
     },
@@ -62,8 +81,8 @@ export async function runUp(opts: UpOptions): Promise<void> {
   stopping = true;
   process.stdout.write(`\n${signal}: stopping (flush, checkpoint, commit)…\n`);
   clearInterval(refresh);
-  await run.stop();
-  await run.done.catch(() => undefined);
+  await run?.stop();
+  await run?.done.catch(() => undefined);
   await platform.close();
   process.stdout.write('StockStream stopped cleanly.\n');
 }

@@ -142,6 +142,10 @@ export class KafkaLog implements Log {
     const configs = [];
     if (config.retentionMs !== undefined) configs.push({ name: 'retention.ms', value: String(config.retentionMs) });
     if (config.retentionBytes !== undefined) configs.push({ name: 'retention.bytes', value: String(config.retentionBytes) });
+    // Kafka deletes whole closed segments only, and by default rolls one every 7 days or 1 GiB:
+    // a topic kept for an hour would hold a week. Roll often enough that retention bites on time.
+    if (config.retentionMs !== undefined) configs.push({ name: 'segment.ms', value: String(Math.min(7 * 86_400_000, Math.max(60_000, Math.floor(config.retentionMs / 8)))) });
+    if (config.retentionBytes !== undefined) configs.push({ name: 'segment.bytes', value: String(Math.min(1_073_741_824, Math.max(1_048_576, Math.floor(config.retentionBytes / 4)))) });
     try {
       await this.#admin.createTopics({ topics: [name], partitions: config.partitions, replicas: this.#o.replicationFactor, configs });
     } catch (err) {

@@ -138,8 +138,20 @@ export function decodeCheckpoint<State>(buf: Buffer): Checkpoint<State> {
   }) as Checkpoint<State>;
 }
 
+/**
+ * Where checkpoints are kept: a local directory when embedded (FileCheckpointStore), a log topic
+ * when partitions move between processes (LogCheckpointStore), so a partition's new owner finds
+ * the state its previous owner saved.
+ */
+export interface CheckpointStore {
+  /** Encodes now (the state may change after this returns); resolves once the checkpoint is durable. */
+  save<State>(name: string, checkpoint: Checkpoint<State>): Promise<void>;
+  /** The newest complete checkpoint of the partition, or null when it has none. */
+  load<State>(name: string, partition: number): Promise<Checkpoint<State> | null>;
+}
+
 /** Durable checkpoints: write to a temporary file, fsync, rename over, fsync the folder. */
-export class CheckpointStore {
+export class FileCheckpointStore implements CheckpointStore {
   readonly #dir: string;
 
   constructor(dir: string) {

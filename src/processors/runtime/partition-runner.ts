@@ -35,8 +35,17 @@ export interface PartitionRunnerOptions<State> {
   maxRecords?: number;
   /** How long a poll waits for input before timers run. Default 100 ms. */
   pollTimeoutMs?: number;
+  /**
+   * Rewrite an unchanged partition's checkpoint when it is this old (ms), so a store that
+   * expires old records (a log topic's retention) always keeps one. Default: never.
+   */
+  checkpointRefreshMs?: number;
   now?: () => number;
   onError?: (err: unknown) => void;
+  /** Told when the group refused an offset commit (after a rebalance moved the partition); not fatal, the checkpoint is the truth. */
+  onCommitError?: (err: unknown) => void;
+  /** Told when partitions are assigned to or taken from this member. */
+  onAssignment?: (change: { assigned: number[]; revoked: number[] }) => void;
 }
 
 export interface PartitionProgress {
@@ -95,9 +104,42 @@ export class PartitionRunner<State> {
     if (this.#running) return;
     const consumer = await this.#o.log.consumer({ group: this.#o.group, topics: [this.#o.topic], reset: 'earliest' });
     this.#consumer = consumer;
-    for (const tp of consumer.assignment()) await this.#assign(consumer, tp);
+    await this.#sync(consumer);
     this.#running = true;
     this.#loop = this.#run(consumer);
+  }
+
+  /** Partitions this member runs now. */
+  partitions(): number[] {
+    return [...this.#tasks.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Follows the group's assignment (it changes when members join or leave, ARCHITECTURE.md §4
+   * "Log"): a partition taken away stops here, its outputs flushed (the checkpoint already
+   * saved is what its new owner resumes from, so the replay since converges by idempotent
+   * upserts); a partition given resumes from its checkpoint in the shared store.
+   */
+  async #sync(consumer: LogConsumer): Promise<void> {
+    const owned = consumer.assignment().filter((tp) => tp.topic === this.#o.topic);
+    if (owned.length === this.#tasks.size && owned.every((tp) => this.#tasks.has(tp.partition))) return;
+    const ownedSet = new Set(owned.map((tp) => tp.partition));
+    const revoked = [...this.#tasks.keys()].filter((p) => !ownedSet.has(p));
+    for (const p of revoked) {
+      const task = this.#tasks.get(p) as PartitionTask<State>;
+      this.#tasks.delete(p);
+      this.#next.delete(p);
+      this.#checkpointed.delete(p);
+      this.#round = this.#round.filter((x) => x !== p);
+      await task.close();
+    }
+    const assigned: number[] = [];
+    for (const tp of owned) {
+      if (this.#tasks.has(tp.partition)) continue;
+      await this.#assign(consumer, tp);
+      assigned.push(tp.partition);
+    }
+    this.#o.onAssignment?.({ assigned, revoked });
   }
 
   async #assign(consumer: LogConsumer, tp: TopicPartition): Promise<void> {
@@ -123,6 +165,7 @@ export class PartitionRunner<State> {
     let lastCheckpoint = this.#now();
     try {
       while (this.#running) {
+        await this.#sync(consumer);
         const records = await consumer.poll({ maxRecords: this.#o.maxRecords ?? 20_000, timeoutMs: this.#o.pollTimeoutMs ?? 100 });
         const now = this.#now();
         if (records.length > 0) this.#dispatch(records, now);
@@ -177,18 +220,21 @@ export class PartitionRunner<State> {
     if (task === undefined || consumer === null) return;
     const offset = this.#next.get(partition) ?? 0;
     const prev = this.#checkpointed.get(partition);
-    if (prev !== undefined && prev.offset === offset && prev.at > 0) return;
+    const at = this.#now();
+    if (prev !== undefined && prev.offset === offset && prev.at > 0 && at - prev.at < (this.#o.checkpointRefreshMs ?? Number.POSITIVE_INFINITY)) return;
     const state = task.snapshot();
     const outputs = task.flush();
-    const at = this.#now();
     const topic = this.#o.topic;
     this.#persistsInFlight++;
     const write = this.#persisting.then(async () => {
       try {
         await outputs;
         await this.#o.checkpoints.save(this.#o.name, { version: 1, topic, partition, offset, state, writtenAt: at });
-        this.#checkpointed.set(partition, { offset, at });
-        await consumer.commit([{ topic, partition, offset }]);
+        // Only while still owned: a partition handed over meanwhile has a new owner's progress.
+        if (this.#tasks.get(partition) === task) this.#checkpointed.set(partition, { offset, at });
+        // The group's offset is for lag and visibility; after a rebalance the broker refuses the
+        // old owner's commit, which loses nothing since the checkpoint is already saved.
+        await consumer.commit([{ topic, partition, offset }]).catch((err: unknown) => this.#o.onCommitError?.(err));
       } finally {
         this.#persistsInFlight--;
       }

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CheckpointStore, decodeCheckpoint, encodeCheckpoint } from '../../../src/processors/runtime/checkpoint-store.js';
+import { FileCheckpointStore, decodeCheckpoint, encodeCheckpoint } from '../../../src/processors/runtime/checkpoint-store.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -49,11 +49,11 @@ describe('checkpoint encoding', () => {
   });
 });
 
-describe('CheckpointStore', () => {
+describe('FileCheckpointStore', () => {
   it('saves atomically and loads; a damaged file fails with the path and the fix', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ss-ckpt-'));
     dirs.push(dir);
-    const store = new CheckpointStore(dir);
+    const store = new FileCheckpointStore(dir);
     expect(await store.load('pipe', 0), 'no checkpoint yet').toBeNull();
     await store.save('pipe', { version: 1, topic: 'ticks', partition: 0, offset: 10, state, writtenAt: 1 });
     await store.save('pipe', { version: 1, topic: 'ticks', partition: 0, offset: 20, state, writtenAt: 2 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Journal } from '../../../src/log/index.js';
 import type { LogRecord } from '../../../src/log/log.js';
-import { CheckpointStore, PartitionRunner, WatermarkTracker, type PartitionTask } from '../../../src/processors/runtime/index.js';
+import { FileCheckpointStore, PartitionRunner, WatermarkTracker, type PartitionTask } from '../../../src/processors/runtime/index.js';
 
 /** Sums record values per partition; its state is the sum, so any loss or doubling shows. */
 class SumTask implements PartitionTask<{ sum: number; seen: number }> {
@@ -50,7 +50,7 @@ function runner(log: Journal, dir: string, tasks: Map<number, SumTask>, checkpoi
     topic: 'in',
     group: 'g',
     name: 'sum',
-    checkpoints: new CheckpointStore(join(dir, 'checkpoints')),
+    checkpoints: new FileCheckpointStore(join(dir, 'checkpoints')),
     checkpointIntervalMs,
     pollTimeoutMs: 5,
     createTask: (p) => {
@@ -124,8 +124,8 @@ describe('PartitionRunner periodic checkpoints', () => {
     const saveGate = new Promise<void>((r) => (release = r));
     let saves = 0;
     // A disk that takes as long as the test wants to write a checkpoint.
-    class SlowStore extends CheckpointStore {
-      override async save<S>(name: string, cp: Parameters<CheckpointStore['save']>[1] & { state: S }): Promise<void> {
+    class SlowStore extends FileCheckpointStore {
+      override async save<S>(name: string, cp: Parameters<FileCheckpointStore['save']>[1] & { state: S }): Promise<void> {
         await saveGate;
         saves++;
         return super.save(name, cp);

@@ -1,0 +1,25 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { ApiDeps } from './api-deps.js';
+import { errorBody, sendError } from './error-reply.js';
+import { registerHealthRoute } from './routes/health-route.js';
+import { registerMetricsRoute } from './routes/metrics-route.js';
+
+export type OpsApiDeps = Pick<ApiDeps, 'health' | 'metrics' | 'metricsContentType'> & { role: string };
+
+/**
+ * The HTTP face of an instance that serves no market data (`up --role ingest|process|lake`):
+ * health for orchestrators and metrics for Prometheus, and a 404 that says where the API is.
+ */
+export function buildOpsApi(deps: OpsApiDeps): FastifyInstance {
+  const app = Fastify({ logger: false }) as unknown as FastifyInstance;
+  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? request.url;
+    void reply
+      .code(404)
+      .send(errorBody('SS_API_NOT_FOUND', `route: no ${request.method} ${path.slice(0, 100)} on a ${deps.role} instance, which serves only GET /api/health and /metrics; the API and dashboard are on the serve instances (up --role serve)`));
+  });
+  registerHealthRoute(app, deps);
+  registerMetricsRoute(app, deps);
+  return app;
+}

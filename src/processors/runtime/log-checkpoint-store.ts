@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import type { Log, LogRecord, ProducerRecord } from '../../log/log.js';
+import { StockStreamError } from '../../shared/errors.js';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointStore } from './checkpoint-store.js';
+
+export interface LogCheckpointStoreOptions {
+  log: Log;
+  /** Partitions of the checkpoint topics: the input topic's count (partition p's checkpoints live in partition p). */
+  partitions: number;
+  /** Keep checkpoints this long (ms); the runner rewrites each one well within it. Default 1 hour. */
+  retentionMs?: number;
+  /** Bytes per record; a checkpoint larger than this is split. Default 256 KiB (under Kafka's 1 MiB batch limit). */
+  chunkBytes?: number;
+}
+
+/*
+ * Wire format: topic `checkpoints.<name>`, one partition per input partition. A checkpoint is the
+ * bytes of encodeCheckpoint (magic, JSON, typed arrays, CRC-32C) cut into records of at most
+ * chunkBytes, appended in one call:
+ *
+ *   key      "<name>/p<partition>"
+ *   value    chunk i of the encoded checkpoint
+ *   headers  ckpt: id of this checkpoint (hex), part: i, parts: n
+ *
+ * The chunks of one checkpoint may interleave with another writer's (a partition's previous owner
+ * finishing a save during a rebalance), so the reader groups them by id. The CRC of the whole
+ * encoding refuses a checkpoint assembled wrongly.
+ */
+
+/**
+ * Checkpoints kept on the log itself (the Kafka Streams changelog idea), so a partition's new
+ * owner on another machine resumes from the state its previous owner saved. Loading reads the
+ * partition backwards from its end to the newest checkpoint whose every chunk is present.
+ */
+export class LogCheckpointStore implements CheckpointStore {
+  readonly #o: Required<LogCheckpointStoreOptions>;
+  readonly #ensured = new Set<string>();
+
+  constructor(options: LogCheckpointStoreOptions) {
+    this.#o = { retentionMs: 3_600_000, chunkBytes: 256 * 1024, ...options };
+  }
+
+  static topicOf(name: string): string {
+    return `checkpoints.${name}`;
+  }
+
+  async #ensure(name: string): Promise<string> {
+    const topic = LogCheckpointStore.topicOf(name);
+    if (!this.#ensured.has(topic)) {
+      await this.#o.log.ensureTopic(topic, { partitions: this.#o.partitions, retentionMs: this.#o.retentionMs });
+      this.#ensured.add(topic);
+    }
+    return topic;
+  }
+
+  async save<State>(name: string, checkpoint: Checkpoint<State>): Promise<void> {
+    const bytes = encodeCheckpoint(checkpoint);
+    const topic = await this.#ensure(name);
+    const id = randomBytes(8).toString('hex');
+    const size = this.#o.chunkBytes;
+    const parts = Math.max(1, Math.ceil(bytes.length / size));
+    const records: ProducerRecord[] = [];
+    for (let i = 0; i < parts; i++) {
+      records.push({
+        key: `${name}/p${checkpoint.partition}`,
+        partition: checkpoint.partition,
+        value: bytes.subarray(i * size, Math.min(bytes.length, (i + 1) * size)),
+        timestamp: checkpoint.writtenAt,
+        headers: { ckpt: id, part: String(i), parts: String(parts) },
+      });
+    }
+    await this.#o.log.append(topic, records);
+  }
+
+  async load<State>(name: string, partition: number): Promise<Checkpoint<State> | null> {
+    const topic = await this.#ensure(name);
+    const info = (await this.#o.log.topics()).find((t) => t.name === topic)?.partitions.find((p) => p.partition === partition);
+    if (info === undefined || info.endOffset <= info.startOffset) return null;
+    const key = `${name}/p${partition}`;
+    // Chunks seen so far by checkpoint id, walking back from the end a window at a time.
+    const seen = new Map<string, { parts: number; chunks: (Uint8Array | undefined)[] }>();
+    const window = 64;
+    let end = info.endOffset;
+    while (end > info.startOffset) {
+      const from = Math.max(info.startOffset, end - window);
+      const records = await this.#readRange(topic, partition, from, end);
+      for (let i = records.length - 1; i >= 0; i--) {
+        const r = records[i] as LogRecord;
+        if (r.key !== key) continue;
+        const id = r.headers['ckpt'];
+        const part = Number(r.headers['part']);
+        const parts = Number(r.headers['parts']);
+        if (id === undefined || !Number.isInteger(part) || !Number.isInteger(parts) || part < 0 || part >= parts) continue;
+        let entry = seen.get(id);
+        if (entry === undefined) seen.set(id, (entry = { parts, chunks: new Array<Uint8Array | undefined>(parts) }));
+        entry.chunks[part] = r.value;
+        if (entry.chunks.every((c) => c !== undefined)) return this.#decode<State>(topic, partition, Buffer.concat(entry.chunks as Uint8Array[]));
+      }
+      end = from;
+    }
+    return null;
+  }
+
+  /** The records in [from, end): a read may return fewer than asked (a fetch is capped in bytes). */
+  async #readRange(topic: string, partition: number, from: number, end: number): Promise<LogRecord[]> {
+    const out: LogRecord[] = [];
+    let at = from;
+    while (at < end) {
+      const batch = await this.#o.log.read({ topic, partition }, at, end - at);
+      if (batch.length === 0) break;
+      for (const r of batch) if (r.offset < end) out.push(r);
+      at = (batch[batch.length - 1] as LogRecord).offset + 1;
+    }
+    return out;
+  }
+
+  #decode<State>(topic: string, partition: number, bytes: Buffer): Checkpoint<State> {
+    try {
+      const cp = decodeCheckpoint<State>(bytes);
+      if (cp.version !== 1 || cp.partition !== partition || typeof cp.offset !== 'number') throw new Error('unexpected shape');
+      return cp;
+    } catch (err) {
+      throw new StockStreamError(
+        'SS_PROCESS_STATE',
+        `checkpoint of partition ${partition} in topic ${topic}: is not a valid checkpoint (${(err as Error).message}); delete the topic to rebuild state from the log`,
+        { cause: err, context: { topic, partition } },
+      );
+    }
+  }
+}
