@@ -14,6 +14,7 @@ export async function openLog(config: Readonly<Config>, logger: Logger): Promise
       replicationFactor: c.kafka.replicationFactor,
       sessionTimeoutMs: c.kafka.sessionTimeoutMs,
       heartbeatIntervalMs: c.kafka.heartbeatIntervalMs,
+      topicPrefix: c.kafka.topicPrefix,
     });
   }
   return Journal.open({
@@ -27,5 +28,6 @@ export async function openLog(config: Readonly<Config>, logger: Logger): Promise
 
 /** A one-line description of the log for health and the start banner. */
 export function describeLog(config: Readonly<Config>): string {
-  return config.log.kind === 'kafka' ? `Kafka at ${config.log.kafka.brokers.join(',')}` : `embedded journal (fsync ${config.log.fsync})`;
+  const k = config.log.kafka;
+  return config.log.kind === 'kafka' ? `Kafka at ${k.brokers.join(',')}${k.topicPrefix === '' ? '' : `, topics ${k.topicPrefix}*`}` : `embedded journal (fsync ${config.log.fsync})`;
 }

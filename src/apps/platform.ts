@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApi, buildOpsApi, type LakeApi, type LatencyProbe } from '../api/index.js';
@@ -235,6 +235,7 @@ export class Platform {
     const c = o.config;
     checkRole(c);
     const dataDir = resolve(c.dataDir);
+    await mkdir(dataDir, { recursive: true });
     const fanout = c.redis.url === null ? null : await RedisFanout.connect({ url: c.redis.url, prefix: c.redis.prefix, logger: o.logger });
     let log: Log;
     try {
@@ -285,9 +286,12 @@ export class Platform {
       if (platform.api !== null && o.serve !== false) {
         const address = await platform.api.listen({ port: c.port, host: c.host });
         platform.#url = address.replace('0.0.0.0', 'localhost').replace('127.0.0.1', 'localhost');
-        const info: ServerInfo = { pid: process.pid, url: platform.#url, startedAt: Date.now() };
-        await writeFile(serverInfoPath(c), JSON.stringify(info));
-        platform.#wroteServerInfo = true;
+        // Other commands on this data directory (sql, jobs) talk to the API of an instance that has it.
+        if (runs(role, 'serve')) {
+          const info: ServerInfo = { pid: process.pid, url: platform.#url, startedAt: Date.now() };
+          await writeFile(serverInfoPath(c), JSON.stringify(info));
+          platform.#wroteServerInfo = true;
+        }
       }
       // Jobs start last: a catch-up run must not hold up the API.
       void platform.lakehouse?.start().catch((err: unknown) => o.logger.error({ err }, 'lake jobs did not start'));

@@ -29,3 +29,25 @@ export function candleKey(c: Pick<Candle, 'symbol' | 'interval' | 'start'>): str
   return `${c.symbol}|${c.interval}|${c.start}`;
 }
 
+
+/**
+ * A plain copy with exactly the Candle fields. A live candle may be a class whose `vwap` is a
+ * getter (the candle operator's slots), which `{ ...c }` would not copy.
+ */
+export function copyCandle(c: Candle): Candle {
+  return {
+    symbol: c.symbol,
+    interval: c.interval,
+    start: c.start,
+    end: c.end,
+    open: c.open,
+    high: c.high,
+    low: c.low,
+    close: c.close,
+    volume: c.volume,
+    vwap: c.vwap,
+    trades: c.trades,
+    final: c.final,
+    rev: c.rev,
+  };
+}

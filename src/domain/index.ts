@@ -9,7 +9,7 @@ export {
   type MarketEvent,
   type MarketEventKind,
 } from './market-event.js';
-export { type Candle, candleKey } from './candle.js';
+export { type Candle, candleKey, copyCandle } from './candle.js';
 export { type Kpi } from './kpi.js';
 export { type Instrument, type ExchangeCode } from './instrument.js';
 export { EventReject, validateEvent, parseEvent, parseJsonEvent, type RejectRule, type ValidationPolicy } from './validate.js';

@@ -27,4 +27,19 @@ if (missing !== null) {
       },
     };
   });
+  // The same contract through a topic prefix: every name the port sees is logical, every name on
+  // the cluster prefixed (topics(), records, assignments, commits and seeks all map both ways).
+  const topicPrefix = `ns${Date.now().toString(36)}.`;
+  logContract(`Kafka with topicPrefix ${topicPrefix}`, async () => {
+    const log = await KafkaLog.open({ brokers, clientId: 'stockstream-test', topicPrefix });
+    let current: KafkaLog = log;
+    return {
+      log,
+      cleanup: async () => current.close(),
+      reopen: async () => {
+        current = await KafkaLog.open({ brokers, clientId: 'stockstream-test', topicPrefix });
+        return current;
+      },
+    };
+  });
 }

@@ -32,6 +32,11 @@ export interface KafkaLogOptions {
    * timeout, which waits for the fetch in flight (see KafkaLogConsumer.poll). Default 100.
    */
   fetchMaxWaitMs?: number;
+  /**
+   * Prepended to every topic and consumer group on the cluster (and stripped from what comes
+   * back), so several deployments or test runs share one cluster without meeting. Default ''.
+   */
+  topicPrefix?: string;
 }
 
 type Resolved = Required<KafkaLogOptions>;
@@ -119,6 +124,7 @@ export class KafkaLog implements Log {
       sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1_000,
       fetchMaxWaitMs: options.fetchMaxWaitMs ?? 100,
+      topicPrefix: options.topicPrefix ?? '',
     });
     try {
       await log.#admin.listTopics({ includeInternals: false });
@@ -133,7 +139,8 @@ export class KafkaLog implements Log {
     return this.#o;
   }
 
-  async ensureTopic(name: string, config: TopicConfig): Promise<void> {
+  async ensureTopic(logical: string, config: TopicConfig): Promise<void> {
+    const name = this.#o.topicPrefix + logical;
     this.#check();
     if (!(Number.isInteger(config.partitions) && config.partitions > 0)) {
       throw new StockStreamError('SS_LOG_TOPIC', `Topic ${name}: expected partitions to be an integer > 0, got ${config.partitions}.`);
@@ -167,7 +174,8 @@ export class KafkaLog implements Log {
 
   async topics(): Promise<TopicInfo[]> {
     this.#check();
-    const names = [...(await this.#existing())].sort();
+    const prefix = this.#o.topicPrefix;
+    const names = [...(await this.#existing())].filter((n) => n.startsWith(prefix)).sort();
     if (names.length === 0) return [];
     try {
       const [starts, ends, configs] = await Promise.all([
@@ -191,15 +199,16 @@ export class KafkaLog implements Log {
           endOffset: Number(ends.get(name)?.[p] ?? s),
           bytes: bytes.get(`${name}/${p}`) ?? 0,
         }));
-        return { name, config, partitions };
+        return { name: name.slice(prefix.length), config, partitions };
       });
     } catch (err) {
       throw kafkaError('describe the topics', err);
     }
   }
 
-  async append(topic: string, records: readonly ProducerRecord[]): Promise<AppendAck[]> {
+  async append(logical: string, records: readonly ProducerRecord[]): Promise<AppendAck[]> {
     this.#check();
+    const topic = this.#o.topicPrefix + logical;
     if (records.length === 0) return [];
     const n = await this.#partitionCount(topic);
     const placed = new Int32Array(records.length);
@@ -274,14 +283,15 @@ export class KafkaLog implements Log {
 
   async consumer(options: ConsumerOptions): Promise<LogConsumer> {
     this.#check();
-    for (const t of options.topics) await this.#partitionCount(t);
+    for (const t of options.topics) await this.#partitionCount(this.#o.topicPrefix + t);
     const c = await KafkaLogConsumer.open(this.#o, options, () => this.#consumers.delete(c));
     this.#consumers.add(c);
     return c;
   }
 
-  async read(tp: TopicPartition, offset: number, max: number): Promise<LogRecord[]> {
+  async read(logical: TopicPartition, offset: number, max: number): Promise<LogRecord[]> {
     this.#check();
+    const tp = { topic: this.#o.topicPrefix + logical.topic, partition: logical.partition };
     const n = await this.#partitionCount(tp.topic);
     if (tp.partition < 0 || tp.partition >= n) throw new StockStreamError('SS_LOG_TOPIC', `Topic ${tp.topic} has partitions 0..${n - 1}, not ${tp.partition}.`);
     if (max <= 0) return [];
@@ -294,7 +304,7 @@ export class KafkaLog implements Log {
       const end = Number(ends.get(tp.topic)?.[tp.partition] ?? 0);
       const out: LogRecord[] = [];
       for (let at = Math.max(offset, start); at < end && out.length < max; ) {
-        const got = await fetchRecords(this.#reader, tp, at, this.#o.fetchMaxWaitMs);
+        const got = await fetchRecords(this.#reader, tp, at, this.#o.fetchMaxWaitMs, logical.topic);
         if (got.length === 0) break;
         for (const r of got) if (r.offset >= at && out.length < max && r.offset < end) out.push(r);
         at = (got[got.length - 1] as LogRecord).offset + 1;
@@ -338,7 +348,7 @@ export class KafkaLog implements Log {
 }
 
 /** One fetch of a partition from `offset` (records of whole batches; the caller trims). */
-async function fetchRecords(reader: Consumer, tp: TopicPartition, offset: number, maxWaitMs: number): Promise<LogRecord[]> {
+async function fetchRecords(reader: Consumer, tp: TopicPartition, offset: number, maxWaitMs: number, logicalTopic: string): Promise<LogRecord[]> {
   const metadata = await reader.metadata({ topics: [tp.topic] });
   const topic = metadata.topics.get(tp.topic);
   const leader = topic?.partitions[tp.partition]?.leader;
@@ -358,7 +368,7 @@ async function fetchRecords(reader: Consumer, tp: TopicPartition, offset: number
         if (batch.attributes & 0x20) continue;
         for (const r of batch.records) {
           out.push({
-            topic: tp.topic,
+            topic: logicalTopic,
             partition: tp.partition,
             offset: Number(batch.firstOffset + BigInt(r.offsetDelta)),
             key: r.key ? r.key.toString('utf8') : '',
@@ -406,7 +416,7 @@ class KafkaLogConsumer implements LogConsumer {
     const consumer = new Consumer({
       bootstrapBrokers: [...o.brokers],
       clientId: `${o.clientId}-${options.group}`,
-      groupId: options.group,
+      groupId: o.topicPrefix + options.group,
       sessionTimeout: o.sessionTimeoutMs,
       heartbeatInterval: o.heartbeatIntervalMs,
       rebalanceTimeout: Math.max(o.sessionTimeoutMs, 10_000),
@@ -415,7 +425,7 @@ class KafkaLogConsumer implements LogConsumer {
     });
     try {
       const stream = await consumer.consume({
-        topics: [...options.topics],
+        topics: options.topics.map((t) => o.topicPrefix + t),
         mode: 'committed',
         fallbackMode: options.reset ?? 'earliest',
         autocommit: false,
@@ -430,7 +440,8 @@ class KafkaLogConsumer implements LogConsumer {
 
   assignment(): readonly TopicPartition[] {
     const out: TopicPartition[] = [];
-    for (const a of this.#consumer.assignments ?? []) for (const partition of a.partitions) out.push({ topic: a.topic, partition });
+    const cut = this.#o.topicPrefix.length;
+    for (const a of this.#consumer.assignments ?? []) for (const partition of a.partitions) out.push({ topic: a.topic.slice(cut), partition });
     return out.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
   }
 
@@ -481,7 +492,7 @@ class KafkaLogConsumer implements LogConsumer {
     for (const a of this.assignment()) {
       const k = `${a.topic}/${a.partition}`;
       const at = k === key ? offset : (this.#next.get(k) ?? (await this.#startOf(a)));
-      offsets.push({ topic: a.topic, partition: a.partition, offset: BigInt(at) });
+      offsets.push({ topic: this.#o.topicPrefix + a.topic, partition: a.partition, offset: BigInt(at) });
       this.#next.set(k, at);
     }
     this.#pending = this.#pending.filter((r) => `${r.topic}/${r.partition}` !== key);
@@ -492,7 +503,7 @@ class KafkaLogConsumer implements LogConsumer {
     this.#check();
     if (offsets.length === 0) return;
     try {
-      await this.#consumer.commit({ offsets: offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset), leaderEpoch: -1 })) });
+      await this.#consumer.commit({ offsets: offsets.map((o) => ({ topic: this.#o.topicPrefix + o.topic, partition: o.partition, offset: BigInt(o.offset), leaderEpoch: -1 })) });
     } catch (err) {
       throw kafkaError(`commit offsets of group ${this.group}`, err);
     }
@@ -501,8 +512,9 @@ class KafkaLogConsumer implements LogConsumer {
   async committed(tp: TopicPartition): Promise<number | null> {
     this.#check();
     try {
-      const r = await this.#consumer.listCommittedOffsets({ topics: [{ topic: tp.topic, partitions: [tp.partition] }] });
-      const o = r.get(tp.topic)?.[tp.partition];
+      const topic = this.#o.topicPrefix + tp.topic;
+      const r = await this.#consumer.listCommittedOffsets({ topics: [{ topic, partitions: [tp.partition] }] });
+      const o = r.get(topic)?.[tp.partition];
       return o === undefined || o < 0n ? null : Number(o);
     } catch (err) {
       throw kafkaError(`read the committed offset of group ${this.group}`, err);
@@ -538,7 +550,7 @@ class KafkaLogConsumer implements LogConsumer {
     while (out.length < max) {
       const m = this.#stream.read() as Message<Buffer, Buffer, Buffer, Buffer> | null;
       if (m === null) break;
-      accept(toRecord(m));
+      accept(toRecord(m, this.#o.topicPrefix.length));
     }
     return out;
   }
@@ -553,7 +565,7 @@ class KafkaLogConsumer implements LogConsumer {
   async #swapStream(start: { mode: 'manual'; offsets: { topic: string; partition: number; offset: bigint }[] }): Promise<void> {
     // The new stream subscribes before the old one closes, so the topics stay subscribed and the
     // group is not rejoined (a rejoin would rebalance every member).
-    const next = await this.#consumer.consume({ topics: [...this.#options.topics], mode: start.mode, offsets: start.offsets, autocommit: false, maxWaitTime: this.#o.fetchMaxWaitMs });
+    const next = await this.#consumer.consume({ topics: this.#options.topics.map((t) => this.#o.topicPrefix + t), mode: start.mode, offsets: start.offsets, autocommit: false, maxWaitTime: this.#o.fetchMaxWaitMs });
     const old = this.#stream;
     this.#stream = paused(next);
     await old.close().catch(() => undefined);
@@ -566,7 +578,8 @@ class KafkaLogConsumer implements LogConsumer {
     return this.#resolve(tp, this.#options.reset ?? 'earliest');
   }
 
-  async #resolve(tp: TopicPartition, position: SeekPosition): Promise<number> {
+  async #resolve(logical: TopicPartition, position: SeekPosition): Promise<number> {
+    const tp = { topic: this.#o.topicPrefix + logical.topic, partition: logical.partition };
     const only = { topics: [tp.topic], partitions: { [tp.topic]: [tp.partition] } };
     if (position === 'earliest' || position === 'latest') {
       const r = await this.#consumer.listOffsets({ ...only, timestamp: position === 'earliest' ? EARLIEST : LATEST });
@@ -576,7 +589,7 @@ class KafkaLogConsumer implements LogConsumer {
     const r = await this.#consumer.listOffsetsWithTimestamps({ ...only, timestamp: BigInt(position.timestamp) });
     const found = r.get(tp.topic)?.get(tp.partition)?.offset;
     // No record at or after the timestamp: the end.
-    if (found === undefined || found < 0n) return this.#resolve(tp, 'latest');
+    if (found === undefined || found < 0n) return this.#resolve(logical, 'latest');
     return Number(found);
   }
 }
@@ -591,10 +604,10 @@ function paused<T extends MessagesStream<Buffer, Buffer, Buffer, Buffer>>(stream
   return stream;
 }
 
-function toRecord(m: Message<Buffer, Buffer, Buffer, Buffer>): LogRecord {
+function toRecord(m: Message<Buffer, Buffer, Buffer, Buffer>, prefixLength: number): LogRecord {
   const v = m.value;
   return {
-    topic: m.topic,
+    topic: prefixLength === 0 ? m.topic : m.topic.slice(prefixLength),
     partition: m.partition,
     offset: Number(m.offset),
     key: m.key ? m.key.toString('utf8') : '',

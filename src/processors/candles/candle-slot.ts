@@ -1,4 +1,4 @@
-import type { Candle, Interval } from '../../domain/index.js';
+import { copyCandle, type Candle, type Interval } from '../../domain/index.js';
 
 /**
  * The mutable state of one candle while the operator keeps it (from its first event until the
@@ -103,20 +103,4 @@ export function applyToSlot(s: CandleSlot, ts: number, o: number, h: number, l: 
 }
 
 /** An immutable copy of the slot's current values, with exactly the Candle fields. */
-export function toCandle(s: CandleSlot): Candle {
-  return {
-    symbol: s.symbol,
-    interval: s.interval,
-    start: s.start,
-    end: s.end,
-    open: s.open,
-    high: s.high,
-    low: s.low,
-    close: s.close,
-    volume: s.volume,
-    vwap: s.vwap,
-    trades: s.trades,
-    final: s.final,
-    rev: s.rev,
-  };
-}
+export const toCandle: (s: CandleSlot) => Candle = copyCandle;

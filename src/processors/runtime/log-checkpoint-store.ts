@@ -78,7 +78,7 @@ export class LogCheckpointStore implements CheckpointStore {
     if (info === undefined || info.endOffset <= info.startOffset) return null;
     const key = `${name}/p${partition}`;
     // Chunks seen so far by checkpoint id, walking back from the end a window at a time.
-    const seen = new Map<string, { parts: number; chunks: (Uint8Array | undefined)[] }>();
+    const seen = new Map<string, { found: number; chunks: (Uint8Array | undefined)[] }>();
     const window = 64;
     let end = info.endOffset;
     while (end > info.startOffset) {
@@ -92,9 +92,10 @@ export class LogCheckpointStore implements CheckpointStore {
         const parts = Number(r.headers['parts']);
         if (id === undefined || !Number.isInteger(part) || !Number.isInteger(parts) || part < 0 || part >= parts) continue;
         let entry = seen.get(id);
-        if (entry === undefined) seen.set(id, (entry = { parts, chunks: new Array<Uint8Array | undefined>(parts) }));
+        if (entry === undefined) seen.set(id, (entry = { found: 0, chunks: Array.from({ length: parts }, () => undefined) }));
+        if (entry.chunks.length !== parts || entry.chunks[part] !== undefined) continue;
         entry.chunks[part] = r.value;
-        if (entry.chunks.every((c) => c !== undefined)) return this.#decode<State>(topic, partition, Buffer.concat(entry.chunks as Uint8Array[]));
+        if (++entry.found === parts) return this.#decode<State>(topic, partition, Buffer.concat(entry.chunks as Uint8Array[]));
       }
       end = from;
     }

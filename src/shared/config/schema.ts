@@ -75,8 +75,12 @@ export const configSchema = z
         kafka: z
           .object({
             /** Bootstrap brokers as host:port (env: comma-separated). */
-            brokers: z.array(z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port')).min(1).default(['127.0.0.1:9092']),
+            brokers: z
+              .preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter((x) => x.length > 0) : v), z.array(z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port')).min(1))
+              .default(['127.0.0.1:9092']),
             clientId: z.string().min(1).default('stockstream'),
+            /** Prepended to every topic and consumer group, so several deployments share a cluster (e.g. `prod.`). */
+            topicPrefix: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'expected letters, digits, . _ or -').default(''),
             /** Replication factor of the topics StockStream creates (3 on a production cluster). */
             replicationFactor: positiveInt.max(16).default(1),
             /** A group member that sends no heartbeat for this long is removed and its partitions move (ms). */

@@ -1,4 +1,4 @@
-import type { Candle, Kpi, MarketEvent } from '../../domain/index.js';
+import { copyCandle, type Candle, type Kpi, type MarketEvent } from '../../domain/index.js';
 
 /**
  * One fan-out message: what changed in the live state of the symbols a process instance owns
@@ -63,7 +63,7 @@ export class LiveFanoutPublisher {
       const c = candles[i] as Candle;
       const key = `${c.symbol}|${c.interval}`;
       if (c.final) {
-        this.#finals.push({ ...c });
+        this.#finals.push(copyCandle(c));
         // A forming version kept from before would be older than this final one.
         if (this.#forming.get(key)?.start === c.start) this.#forming.delete(key);
       } else this.#forming.set(key, c);
