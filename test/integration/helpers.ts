@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { INTERVALS, decodeEvent, type Candle } from '../../src/domain/index.js';
 import { Journal } from '../../src/log/index.js';
-export { mulberry32 } from '../fixtures/random.js';
+import { mulberry32 } from '../fixtures/random.js';
+export { mulberry32 };
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'bin', 'stockstream.js');
@@ -55,4 +56,30 @@ export async function readJournal(dataDir: string): Promise<JournalContents> {
   } finally {
     await log.close();
   }
+}
+
+/**
+ * Writes a recorded session of `lines` NDJSON lines: 40 symbols (T00..T39), trades with
+ * event-time jitter (some beyond the allowed lateness), repeated ids, and a few malformed lines.
+ * Returns the valid ids with how often each appears.
+ */
+export function writeSession(file: string, seed: number, lines: number): { validIds: Map<string, number> } {
+  const rand = mulberry32(seed);
+  const out: string[] = [];
+  const validIds = new Map<string, number>();
+  let ts = Date.UTC(2026, 2, 2, 14, 30);
+  for (let i = 0; i < lines; i++) {
+    if (rand() < 0.001) {
+      out.push(i % 2 === 0 ? '{"kind":"trade","symbol":' : JSON.stringify({ kind: 'trade', symbol: 'T01', ts, source: 'rec', id: `bad${i}`, price: -1, size: 1 }));
+      continue;
+    }
+    ts += Math.floor(rand() * 6);
+    const jitter = rand() < 0.01 ? Math.floor(rand() * 3_000) : 0;
+    const id = rand() < 0.005 && i > 0 ? `r${i - 1}` : `r${i}`;
+    const e = { kind: 'trade', symbol: `T${String(i % 40).padStart(2, '0')}`, ts: ts - jitter, source: 'rec', id, price: 50 + Math.round(rand() * 5_000) / 100, size: 100 * (1 + Math.floor(rand() * 5)) };
+    validIds.set(id, (validIds.get(id) ?? 0) + 1);
+    out.push(JSON.stringify(e));
+  }
+  writeFileSync(file, `${out.join('\n')}\n`);
+  return { validIds };
 }

@@ -1,39 +1,14 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, mulberry32, readJournal, requireBuild } from './helpers.js';
+import { CLI, readJournal, requireBuild, writeSession } from './helpers.js';
 
 const SEED = Number(process.env['SS_SEED'] ?? 20261121);
 const LINES = 200_000;
 const work = mkdtempSync(join(tmpdir(), 'ss-crash-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/**
- * A recorded session: 40 symbols, trades with event-time jitter (some beyond the allowed
- * lateness), repeated ids, and a few malformed lines.
- */
-function writeSession(file: string): { validIds: Map<string, number> } {
-  const rand = mulberry32(SEED);
-  const lines: string[] = [];
-  const validIds = new Map<string, number>();
-  let ts = Date.UTC(2026, 2, 2, 14, 30);
-  for (let i = 0; i < LINES; i++) {
-    if (rand() < 0.001) {
-      lines.push(i % 2 === 0 ? '{"kind":"trade","symbol":' : JSON.stringify({ kind: 'trade', symbol: 'T01', ts, source: 'rec', id: `bad${i}`, price: -1, size: 1 }));
-      continue;
-    }
-    ts += Math.floor(rand() * 6);
-    const jitter = rand() < 0.01 ? Math.floor(rand() * 3_000) : 0;
-    const id = rand() < 0.005 && i > 0 ? `r${i - 1}` : `r${i}`;
-    const e = { kind: 'trade', symbol: `T${String(i % 40).padStart(2, '0')}`, ts: ts - jitter, source: 'rec', id, price: 50 + Math.round(rand() * 5_000) / 100, size: 100 * (1 + Math.floor(rand() * 5)) };
-    validIds.set(id, (validIds.get(id) ?? 0) + 1);
-    lines.push(JSON.stringify(e));
-  }
-  writeFileSync(file, `${lines.join('\n')}\n`);
-  return { validIds };
-}
 
 const ENV = {
   ...process.env,
@@ -61,7 +36,7 @@ describe('kill -9 during a sustained replay', () => {
   it('converges after restart to the uninterrupted run: same final candles, every input event in the log exactly once', async () => {
     requireBuild();
     const file = join(work, 'session.ndjson');
-    const { validIds } = writeSession(file);
+    const { validIds } = writeSession(file, SEED, LINES);
 
     const clean = join(work, 'clean');
     replayToEnd(file, clean);

@@ -102,6 +102,22 @@ export function logContract(name: string, factory: () => Promise<LogUnderTest>):
       expect(more[0]!.offset, 'a later append continues where the earlier one ended').toBe(next[p]);
     });
 
+    it('takes one append larger than a broker batch (3 MiB into one partition), in order, every byte', async () => {
+      const t = unique('big');
+      await log.ensureTopic(t, { partitions: 2 });
+      // Kafka refuses a record batch above message.max.bytes (1 MiB by default): 12,000 records of 256 bytes must still land.
+      const records: ProducerRecord[] = Array.from({ length: 12_000 }, (_, i) => ({ key: 'one', partition: 1, value: bytes(String(i).padStart(256, '.')) }));
+      const acks = await log.append(t, records);
+      expect(acks.map((a) => a.offset), 'consecutive offsets in input order').toEqual(records.map((_, i) => i));
+      const back: LogRecord[] = [];
+      while (back.length < records.length) {
+        const got = await log.read({ topic: t, partition: 1 }, back.length, records.length - back.length);
+        if (got.length === 0) break;
+        back.push(...got);
+      }
+      expect(back.map((r) => text(r.value)), 'every record reads back in order').toEqual(records.map((r) => text(r.value)));
+    });
+
     it('places keys with the Kafka murmur2 partitioner and honours an explicit partition', async () => {
       const t = unique('place');
       await log.ensureTopic(t, { partitions: 6 });

@@ -227,6 +227,25 @@ export class KafkaLog implements Log {
         headers: r.headers ? new Map(Object.entries(r.headers).map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')])) : undefined,
       };
     });
+    // A record batch above the broker's message.max.bytes (1 MiB by default) is refused whole:
+    // a large append goes in consecutive sends (the queue keeps their order, so per-key order holds).
+    const parts: Promise<AppendAck[]>[] = [];
+    let from = 0;
+    let bytes = 0;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i] as OutgoingMessage;
+      bytes += m.value.length + m.key.length;
+      if (bytes >= MAX_SEND_BYTES || i === messages.length - 1) {
+        parts.push(this.#enqueue(topic, messages.slice(from, i + 1), placed.subarray(from, i + 1)));
+        from = i + 1;
+        bytes = 0;
+      }
+    }
+    const acks = await Promise.all(parts);
+    return acks.length === 1 ? (acks[0] as AppendAck[]) : acks.flat();
+  }
+
+  #enqueue(topic: string, messages: OutgoingMessage[], placed: Int32Array): Promise<AppendAck[]> {
     return new Promise<AppendAck[]>((resolve, reject) => {
       this.#queue.push({ topic, messages, placed, resolve, reject });
       if (!this.#sending) void this.#send();

@@ -133,7 +133,11 @@ export class TickTask implements PartitionTask<TickTaskState> {
     this.#emitCandles(candles);
   }
 
-  #emitCandles(candles: Candle[]): void {
+  #emitCandles(all: Candle[]): void {
+    // With the candle operator's liveOutput a slot touched in several watermark steps of one
+    // batch is in `all` once per step, each entry the same object in its latest state: emit it
+    // once (ten 100 ms steps per 1 s bucket put every final 1 s candle on the log ten times).
+    const candles = all.length > 1 ? [...new Set(all)] : all;
     if (candles.length > 0) {
       this.#o.live.candles(candles);
       const finals = new Map<Interval, ProducerRecord[]>();

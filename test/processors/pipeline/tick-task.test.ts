@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { INTERVALS, encodeEvent, trade, type Candle, type MarketEvent } from '../../../src/domain/index.js';
+import { INTERVALS, copyCandle, encodeEvent, trade, type Candle, type MarketEvent } from '../../../src/domain/index.js';
 import { calendarFor } from '../../../src/domain/calendar/index.js';
 import { Journal } from '../../../src/log/index.js';
 import type { LogRecord } from '../../../src/log/log.js';
@@ -43,7 +43,7 @@ interface Outputs {
   late: string[];
 }
 
-async function makeTask(idleWatermarkMs = Number.POSITIVE_INFINITY): Promise<{ task: TickTask; outputs: Outputs }> {
+async function makeTask(idleWatermarkMs = Number.POSITIVE_INFINITY, liveOutput = false): Promise<{ task: TickTask; outputs: Outputs; log: Journal }> {
   const dir = mkdtempSync(join(tmpdir(), 'ss-ticktask-'));
   dirs.push(dir);
   const log = await Journal.open({ dir, fsync: 'never', retentionCheckMs: 0 });
@@ -59,6 +59,7 @@ async function makeTask(idleWatermarkMs = Number.POSITIVE_INFINITY): Promise<{ t
     allowedLatenessMs: 2_000,
     fillGaps: true,
     includeExtendedHours: false,
+    liveOutput,
     onLate: (e, info) => {
       outputs.late.push(`${e.id}|${info.interval}`);
       task?.late(e, info);
@@ -74,12 +75,12 @@ async function makeTask(idleWatermarkMs = Number.POSITIVE_INFINITY): Promise<{ t
       ticks: () => undefined,
       kpis: () => undefined,
       candles: (list) => {
-        for (const c of list) outputs.candles.set(`${c.symbol}|${c.interval}|${c.start}`, { ...c });
+        for (const c of list) outputs.candles.set(`${c.symbol}|${c.interval}|${c.start}`, copyCandle(c));
       },
     },
     idleWatermarkMs,
   });
-  return { task, outputs };
+  return { task, outputs, log };
 }
 
 function splits(rand: () => number, records: LogRecord[]): LogRecord[][] {
@@ -122,6 +123,25 @@ describe('TickTask', () => {
       expect(finals(restored), `seed ${seed}: a restore at offset ${cut} converges to the uninterrupted candles`).toEqual(finals(whole.outputs.candles));
       expect([...before.outputs.late, ...after.outputs.late], `seed ${seed}: and to the same late events`).toEqual(whole.outputs.late);
     }
+  });
+
+  it('puts each final candle on the log once per revision, with the live output the platform uses', async () => {
+    const records = stream(5, 3_000);
+    const { task, log } = await makeTask(Number.POSITIVE_INFINITY, true);
+    // One batch spans many 100 ms watermark steps: the same slot is touched in each.
+    task.process(records, 0);
+    await task.flush();
+    const seen = new Map<string, number>();
+    for (const iv of INTERVALS) {
+      for (const r of await log.read({ topic: `candles.${iv}`, partition: 0 }, 0, 1_000_000)) {
+        const c = JSON.parse(Buffer.from(r.value).toString('utf8')) as Candle;
+        const key = `${c.symbol}|${c.interval}|${c.start}|${c.rev}`;
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+      }
+    }
+    expect(seen.size, 'the stream closes candles').toBeGreaterThan(100);
+    const repeated = [...seen].filter(([, n]) => n > 1);
+    expect(repeated.slice(0, 5), 'no (symbol, interval, start, rev) is appended twice').toEqual([]);
   });
 
   it('keeps a partition that gets input out of idle watermarks even when its event time crawls', async () => {
