@@ -11,6 +11,7 @@ import { DedupOperator } from '../processors/dedup/index.js';
 import { createIndicator, parseIndicatorSpec } from '../processors/indicators/index.js';
 import { KpiOperator } from '../processors/kpis/index.js';
 import {
+  KPIS_TOPIC,
   LATE_TOPIC,
   LiveIndicators,
   TickTask,
@@ -29,7 +30,7 @@ import { StockStreamError } from '../shared/errors.js';
 import { DLQ_TOPIC, IngestWriter, TICKS_TOPIC } from '../sources/ingest/index.js';
 import { defaultUniverse } from '../sources/simulator/index.js';
 import { DEFAULT_DEPTHS, LiveStore } from '../stores/live/index.js';
-import { CandleWarehouse, LiveFanoutPublisher, RedisFanout, type LiveMessage } from '../stores/index.js';
+import { CandleWarehouse, LiveFanoutPublisher, MemoryCache, PgWarehouse, PgWarehouseWriter, RedisFanout, cached, type LiveMessage, type RangeQuery, type ResponseCache } from '../stores/index.js';
 import { describeLog, openLog } from './open-log.js';
 import { checkRole, runs, type Role } from './roles.js';
 
@@ -38,6 +39,9 @@ import { checkRole, runs, type Role } from './roles.js';
 const FANOUT_INTERVAL_MS = 50;
 /** Checkpoints kept on Kafka this long; each partition's is rewritten every quarter of it at least. */
 const CHECKPOINT_RETENTION_MS = 3_600_000;
+
+/** KPI snapshots are only the warehouse's input: a day covers any outage worth waiting out. */
+const KPIS_RETENTION_MS = 86_400_000;
 
 /** Retention of each candle topic: enough to rebuild the live rings after a restart. */
 const CANDLE_RETENTION_MS: Record<Interval, number> = {
@@ -97,6 +101,12 @@ export class Platform {
   lakehouse: Lakehouse | null = null;
   /** Final candles kept for API history beyond the rings; null when the lake is off. */
   warehouse: CandleWarehouse | null = null;
+  /** The PostgreSQL warehouse (warehouse.kind postgres): history for serve, rows for Grafana. */
+  pg: PgWarehouse | null = null;
+  /** Writes final candles, indicators and KPIs from the log into `pg` (process instances). */
+  pgWriter: PgWarehouseWriter | null = null;
+  /** Cached history answers: shared through Redis when configured, else in process. */
+  readonly #cache: ResponseCache;
   readonly #tasks = new Map<number, TickTask>();
   readonly #candleOps = new Map<number, CandleOperator>();
   readonly #dedupOps = new Map<number, DedupOperator>();
@@ -113,6 +123,7 @@ export class Platform {
     this.log = log;
     this.role = o.config.role;
     this.fanout = fanout;
+    this.#cache = fanout ?? new MemoryCache();
     this.#now = o.now ?? Date.now;
     const c = o.config;
     const calendarOfExchange = exchangeCalendars(c);
@@ -195,6 +206,7 @@ export class Platform {
           kpis: new KpiOperator({ sessionOf: (symbol, ts) => calendarOf(symbol).dayAt(ts)?.date ?? null, ...(o.prevCloses ? { prevCloses: o.prevCloses } : {}) }),
           live,
           idleWatermarkMs: o.idleWatermarks === false ? Number.POSITIVE_INFINITY : c.processing.idleWatermarkMs,
+          publishKpis: c.warehouse.kind === 'postgres',
           onCorrupt: (record, err) => this.logger.error({ err, partition: record.partition, offset: record.offset }, 'undecodable record in ticks; skipped'),
         });
         this.#tasks.set(partition, task);
@@ -218,7 +230,8 @@ export class Platform {
             metricsContentType: this.metrics.contentType,
             indicatorFallback: indicatorSeries,
             validateIndicatorSpec: (spec: string) => void parseIndicatorSpec(spec),
-            ...(c.lake.enabled ? { lake: this.#lakeApi(), candleHistory: (symbol, interval, q) => this.warehouse?.candles(symbol, interval, q) ?? Promise.resolve([]) } : {}),
+            ...(c.lake.enabled ? { lake: this.#lakeApi() } : {}),
+            ...(c.lake.enabled || c.warehouse.kind === 'postgres' ? { candleHistory: (symbol: string, interval: Interval, q: RangeQuery) => this.#history(symbol, interval, q) } : {}),
             stream: {
               maxPerSecondPerSymbol: c.stream.maxPerSecondPerSymbol,
               maxBufferedBytes: c.stream.maxBufferedBytes,
@@ -252,6 +265,25 @@ export class Platform {
         await platform.#rebuildLiveState();
         // Live updates of the symbols the process instances own.
         if (role === 'serve' && fanout !== null) await fanout.onLive((m) => platform.#applyLive(m));
+      }
+      if (c.warehouse.kind === 'postgres' && (runs(role, 'process') || runs(role, 'serve'))) {
+        platform.pg = await PgWarehouse.open({ url: c.warehouse.postgres.url, poolSize: c.warehouse.postgres.poolSize, logger: o.logger });
+        if (runs(role, 'process')) {
+          platform.pgWriter = await PgWarehouseWriter.open({
+            log,
+            warehouse: platform.pg,
+            topics: INTERVALS.map((interval) => ({ interval, topic: candlesTopic(interval) })),
+            kpiTopic: KPIS_TOPIC,
+            indicators: {
+              specs: c.processing.indicators,
+              create: createIndicator,
+              parse: parseIndicatorSpec,
+              sessionOf: (candle: Candle) => platform.calendarOf(candle.symbol).localDate(candle.start),
+            },
+            logger: o.logger,
+          });
+          platform.pgWriter.start();
+        }
       }
       if (runs(role, 'process')) await platform.runner.start();
       if (c.lake.enabled && runs(role, 'lake')) {
@@ -302,6 +334,13 @@ export class Platform {
     return platform;
   }
 
+  /** Final candles beyond the live rings: PostgreSQL when configured (cached), else the lake database. */
+  #history(symbol: string, interval: Interval, q: RangeQuery): Promise<Candle[]> {
+    const pg = this.pg;
+    if (pg !== null) return cached(this.#cache, `candles:${symbol}:${interval}:${q.from ?? ''}:${q.to ?? ''}:${q.limit ?? ''}`, this.config.redis.cacheTtlMs, () => pg.candles(symbol, interval, q));
+    return this.warehouse?.candles(symbol, interval, q) ?? Promise.resolve([]);
+  }
+
   #applyLive(m: LiveMessage): void {
     this.store.applyTicks(m.ticks);
     this.store.applyCandles(m.candles);
@@ -318,6 +357,7 @@ export class Platform {
     await this.log.ensureTopic(TICKS_TOPIC, { partitions, retentionMs: c.retentionMs, ...(c.retentionBytes ? { retentionBytes: c.retentionBytes } : {}) });
     await this.log.ensureTopic(DLQ_TOPIC, { partitions: 1, retentionMs: c.retentionMs });
     await this.log.ensureTopic(LATE_TOPIC, { partitions, retentionMs: c.retentionMs });
+    await this.log.ensureTopic(KPIS_TOPIC, { partitions, retentionMs: KPIS_RETENTION_MS });
     for (const iv of INTERVALS) await this.log.ensureTopic(candlesTopic(iv), { partitions, retentionMs: CANDLE_RETENTION_MS[iv] });
   }
 
@@ -390,6 +430,7 @@ export class Platform {
         ? { processing: { status: processing, ...(Number.isFinite(watermark) ? { lagMs: Math.max(0, now - watermark), watermark } : {}), partitions: progress } }
         : {}),
       ...(runs(role, 'serve') ? { live: { status: 'ok' as const, ...this.store.stats() } } : {}),
+      ...(this.pgWriter === null ? {} : { warehouse: this.#warehouseHealth(this.pgWriter) }),
       ...(this.bronze === null ? {} : { lake: this.#lakeHealth(this.bronze, now) }),
       ...(this.lakehouse === null ? {} : { jobs: this.#jobsHealth(this.lakehouse) }),
     };
@@ -402,6 +443,12 @@ export class Platform {
   #redisHealth(fanout: RedisFanout): { status: 'ok' | 'degraded'; detail?: string } & Record<string, unknown> {
     const s = fanout.stats();
     return { status: s.connection === 'ready' ? 'ok' : 'degraded', ...(s.connection === 'ready' ? {} : { detail: `redis connection ${s.connection}` }), ...s };
+  }
+
+  /** Degraded while the PostgreSQL writer is retrying (the log keeps its input meanwhile). */
+  #warehouseHealth(writer: PgWarehouseWriter): { status: 'ok' | 'degraded'; detail?: string } & Record<string, unknown> {
+    const s = writer.stats();
+    return { status: s.failing > 0 ? 'degraded' : 'ok', ...(s.failing > 0 && s.lastError !== null ? { detail: `PostgreSQL: ${s.lastError}` } : {}), ...s };
   }
 
   /** Degraded while flushes fail or when the last one is three flush intervals old with rows waiting. */
@@ -495,6 +542,8 @@ export class Platform {
     await step(() => this.lakehouse?.jobs.stop());
     await step(() => this.bronze?.stop());
     await step(() => this.warehouse?.stop());
+    await step(() => this.pgWriter?.stop());
+    await step(() => this.pg?.close());
     await step(() => this.lakehouse?.close());
     await step(() => this.log.close());
     if (errors.length > 0) throw errors[0];

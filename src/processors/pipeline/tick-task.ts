@@ -10,6 +10,8 @@ export const CANDLES_TOPIC_PREFIX = 'candles.';
 /** Event-time granularity of watermark advances (1s buckets end on this grid). */
 export const WATERMARK_STEP_MS = 100;
 export const LATE_TOPIC = 'ticks.late';
+/** Newest KPIs per symbol, for the warehouse (value: JSON Kpi, key: symbol). */
+export const KPIS_TOPIC = 'kpis';
 export const DLQ_TOPIC_NAME = 'ticks.dlq';
 
 export function candlesTopic(interval: Interval): string {
@@ -39,6 +41,8 @@ export interface TickTaskOptions {
   kpis: KpiOperator;
   live: LiveSink;
   idleWatermarkMs: number;
+  /** Append each symbol's newest KPIs to KPIS_TOPIC at every timer (a warehouse consumes them). Default false. */
+  publishKpis?: boolean;
   /** Called with records that cannot be decoded (never expected: the log's CRC guards them). */
   onCorrupt?: (record: LogRecord, err: unknown) => void;
 }
@@ -56,6 +60,8 @@ export class TickTask implements PartitionTask<TickTaskState> {
   /** Settles when every output appended so far is durable (rejects if one failed). */
   #outputs: Promise<void> = Promise.resolve();
   readonly #late: ProducerRecord[] = [];
+  /** Newest KPIs per symbol since the last timer, when publishing them. */
+  #kpis = new Map<string, Kpi>();
   #decodeErrors = 0;
 
   constructor(options: TickTaskOptions) {
@@ -122,6 +128,7 @@ export class TickTask implements PartitionTask<TickTaskState> {
     this.#o.kpis.processBatch(fresh, kpis);
     this.#o.live.ticks(fresh);
     this.#o.live.kpis(kpis);
+    if (this.#o.publishKpis === true) for (let i = 0; i < kpis.length; i++) this.#kpis.set((kpis[i] as Kpi).symbol, kpis[i] as Kpi);
     this.#emitCandles(candles);
   }
 
@@ -131,6 +138,12 @@ export class TickTask implements PartitionTask<TickTaskState> {
     if (wm !== null) this.#o.candles.onWatermark(wm, candles);
     this.#o.candles.onTimer(now, candles);
     this.#emitCandles(candles);
+    if (this.#kpis.size > 0) {
+      const records: ProducerRecord[] = [];
+      for (const k of this.#kpis.values()) records.push({ key: k.symbol, partition: this.#o.partition, value: Buffer.from(JSON.stringify(k)), timestamp: k.ts });
+      this.#kpis = new Map();
+      this.#track(this.#o.log.append(KPIS_TOPIC, records));
+    }
   }
 
   #emitCandles(all: Candle[]): void {

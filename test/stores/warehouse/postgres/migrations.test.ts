@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isStockStreamError } from '../../../../src/shared/errors.js';
 import { migrate, migrationChecksum, WAREHOUSE_MIGRATIONS, type Migration } from '../../../../src/stores/warehouse/postgres/index.js';
-import { postgresMissing, tempDatabase, type TempDatabase } from './pg-fixtures.js';
+import { postgresMissing, tempDatabase, type TempDatabase } from '../../../fixtures/postgres.js';
 
 const missing = await postgresMissing();
 

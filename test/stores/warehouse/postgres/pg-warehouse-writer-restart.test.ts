@@ -7,7 +7,7 @@ import { Journal } from '../../../../src/log/index.js';
 import { createLogger } from '../../../../src/shared/logger.js';
 import { PgWarehouse, PgWarehouseWriter } from '../../../../src/stores/warehouse/postgres/index.js';
 import { testSeed } from '../../../fixtures/random.js';
-import { PrivatePostgres } from './pg-fixtures.js';
+import { PrivatePostgres } from '../../../fixtures/postgres.js';
 import { appendAll, CANDLE_TOPICS, committedOffsets, endOffsets, ensureTopics, expectedIndicators, INDICATORS, makeStream, sorted, storedCandles, storedIndicators, until } from './writer-fixtures.js';
 
 /**

@@ -9,7 +9,7 @@ import { createLogger } from '../../../../src/shared/logger.js';
 import { PgWarehouse, PgWarehouseWriter, type PgWarehouseWriterOptions } from '../../../../src/stores/warehouse/postgres/index.js';
 import { candle } from '../../../fixtures/candles.js';
 import { testSeed } from '../../../fixtures/random.js';
-import { postgresMissing, tempDatabase } from './pg-fixtures.js';
+import { postgresMissing, tempDatabase } from '../../../fixtures/postgres.js';
 import {
   appendAll,
   CANDLE_TOPICS,

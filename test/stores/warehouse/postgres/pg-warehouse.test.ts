@@ -9,7 +9,7 @@ import { CandleWarehouse } from '../../../../src/stores/index.js';
 import { PgWarehouse, type WarehouseAlert } from '../../../../src/stores/warehouse/postgres/index.js';
 import { candle } from '../../../fixtures/candles.js';
 import { mulberry32, testSeed } from '../../../fixtures/random.js';
-import { postgresMissing, tempDatabase } from './pg-fixtures.js';
+import { postgresMissing, tempDatabase } from '../../../fixtures/postgres.js';
 
 const missing = await postgresMissing();
 
