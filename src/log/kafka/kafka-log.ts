@@ -37,6 +37,13 @@ export interface KafkaLogOptions {
    * back), so several deployments or test runs share one cluster without meeting. Default ''.
    */
   topicPrefix?: string;
+  /**
+   * Lets the client commit what it has fetched every this many ms. Never set it in a deployment:
+   * records fetched but not yet written would be committed, and lost by a crash. It exists, off
+   * by default and absent from the configuration, so a test can show that loss happens with it
+   * and not without (test/log/kafka-crash.test.ts).
+   */
+  autocommitIntervalMs?: number;
 }
 
 type Resolved = Required<KafkaLogOptions>;
@@ -90,7 +97,8 @@ function headersOf(entries: Iterable<[Buffer | null, Buffer | null]> | undefined
  * - records are placed by the journal's Java-compatible murmur2 partitioner (computed here, so the
  *   journal and Kafka put every symbol on the same partition), sent by an idempotent producer with
  *   acks=all: an acknowledged record is on every in-sync replica and a retried send is not doubled;
- * - consumer groups never autocommit: offsets move only on `commit()`, after the outputs are durable.
+ * - consumer groups never autocommit: offsets move only on `commit()`, after the outputs are durable
+ *   (autocommitIntervalMs exists only for the test that proves why).
  * https://kafka.apache.org/documentation/#design
  */
 export class KafkaLog implements Log {
@@ -125,6 +133,7 @@ export class KafkaLog implements Log {
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1_000,
       fetchMaxWaitMs: options.fetchMaxWaitMs ?? 100,
       topicPrefix: options.topicPrefix ?? '',
+      autocommitIntervalMs: options.autocommitIntervalMs ?? 0,
     });
     try {
       await log.#admin.listTopics({ includeInternals: false });
@@ -407,7 +416,7 @@ async function fetchRecords(reader: Consumer, tp: TopicPartition, offset: number
  * from the stream (paused mode: it fetches ahead only up to its buffer) and handed out in batches.
  * Positions are kept here per partition (`#next`), so a record the stream delivers again after a
  * rebalance is dropped when this member already returned it, and `seek` restarts the stream at
- * exact offsets. Offsets are committed only by `commit()` (no autocommit, ever).
+ * exact offsets. Offsets are committed only by `commit()` (no autocommit outside that test).
  */
 class KafkaLogConsumer implements LogConsumer {
   readonly group: string;
@@ -447,7 +456,7 @@ class KafkaLogConsumer implements LogConsumer {
         topics: options.topics.map((t) => o.topicPrefix + t),
         mode: 'committed',
         fallbackMode: options.reset ?? 'earliest',
-        autocommit: false,
+        autocommit: o.autocommitIntervalMs > 0 ? o.autocommitIntervalMs : false,
         maxWaitTime: o.fetchMaxWaitMs,
       });
       return new KafkaLogConsumer(o, options, consumer, stream, onClose);
@@ -584,7 +593,7 @@ class KafkaLogConsumer implements LogConsumer {
   async #swapStream(start: { mode: 'manual'; offsets: { topic: string; partition: number; offset: bigint }[] }): Promise<void> {
     // The new stream subscribes before the old one closes, so the topics stay subscribed and the
     // group is not rejoined (a rejoin would rebalance every member).
-    const next = await this.#consumer.consume({ topics: this.#options.topics.map((t) => this.#o.topicPrefix + t), mode: start.mode, offsets: start.offsets, autocommit: false, maxWaitTime: this.#o.fetchMaxWaitMs });
+    const next = await this.#consumer.consume({ topics: this.#options.topics.map((t) => this.#o.topicPrefix + t), mode: start.mode, offsets: start.offsets, autocommit: this.#o.autocommitIntervalMs > 0 ? this.#o.autocommitIntervalMs : false, maxWaitTime: this.#o.fetchMaxWaitMs });
     const old = this.#stream;
     this.#stream = paused(next);
     await old.close().catch(() => undefined);
