@@ -417,6 +417,11 @@ async function fetchRecords(reader: Consumer, tp: TopicPartition, offset: number
  * Positions are kept here per partition (`#next`), so a record the stream delivers again after a
  * rebalance is dropped when this member already returned it, and `seek` restarts the stream at
  * exact offsets. Offsets are committed only by `commit()` (no autocommit outside that test).
+ *
+ * The client gives up on a broker that stays away (its stream fails after a few fetch retries;
+ * a group it cannot rejoin raises 'error'): the member then resumes on its own, with backoff, from
+ * the positions it handed out, so `poll` just waits out a broker restart instead of failing the
+ * pipeline (or crashing the process on an unheard 'error').
  */
 class KafkaLogConsumer implements LogConsumer {
   readonly group: string;
@@ -429,15 +434,19 @@ class KafkaLogConsumer implements LogConsumer {
   #next = new Map<string, number>();
   #pending: LogRecord[] = [];
   #closed = false;
+  #recovering: Promise<void> | null = null;
+  /** The last failure the member is recovering from, or null when healthy. */
+  #failure: unknown = null;
 
   private constructor(o: Resolved, options: ConsumerOptions, consumer: Consumer, stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>, onClose: () => void) {
     this.#o = o;
     this.#options = options;
     this.group = options.group;
     this.#consumer = consumer;
-    this.#stream = paused(stream);
+    this.#stream = this.#watch(stream);
     this.#onClose = onClose;
     consumer.on('consumer:group:join', () => this.#rejoined());
+    consumer.on('error', (err: unknown) => this.#failed(err));
   }
 
   static async open(o: Resolved, options: ConsumerOptions, onClose: () => void): Promise<KafkaLogConsumer> {
@@ -595,8 +604,51 @@ class KafkaLogConsumer implements LogConsumer {
     // group is not rejoined (a rejoin would rebalance every member).
     const next = await this.#consumer.consume({ topics: this.#options.topics.map((t) => this.#o.topicPrefix + t), mode: start.mode, offsets: start.offsets, autocommit: this.#o.autocommitIntervalMs > 0 ? this.#o.autocommitIntervalMs : false, maxWaitTime: this.#o.fetchMaxWaitMs });
     const old = this.#stream;
-    this.#stream = paused(next);
+    this.#stream = this.#watch(next);
     await old.close().catch(() => undefined);
+  }
+
+  /** Paused mode (see `paused`) plus recovery when the stream fails. */
+  #watch(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>): MessagesStream<Buffer, Buffer, Buffer, Buffer> {
+    stream.on('error', (err: unknown) => {
+      // A stream closed on purpose (swapped, or the consumer closing) may still report.
+      if (stream === this.#stream) this.#failed(err);
+    });
+    return paused(stream);
+  }
+
+  /** Why the member is not fetching now (a broker away), or null. */
+  get failure(): unknown {
+    return this.#failure;
+  }
+
+  #failed(err: unknown): void {
+    if (this.#closed) return;
+    this.#failure = err;
+    if (this.#recovering !== null) return;
+    this.#recovering = this.#recover().finally(() => {
+      this.#recovering = null;
+    });
+  }
+
+  /** Restarts the stream where this member stands, backing off up to 5 s while the cluster is away. */
+  async #recover(): Promise<void> {
+    for (let attempt = 0; !this.#closed; attempt++) {
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
+      if (this.#closed) return;
+      try {
+        const offsets = [];
+        for (const a of this.assignment()) {
+          const at = this.#next.get(`${a.topic}/${a.partition}`) ?? (await this.#startOf(a));
+          offsets.push({ topic: this.#o.topicPrefix + a.topic, partition: a.partition, offset: BigInt(at) });
+        }
+        await this.#swapStream({ mode: 'manual', offsets });
+        this.#failure = null;
+        return;
+      } catch (err) {
+        this.#failure = err;
+      }
+    }
   }
 
   /** Where a partition with no position here starts: its committed offset, else the reset policy. */

@@ -200,10 +200,16 @@ export class PartitionRunner<State> {
       while (end < records.length && (records[end] as LogRecord).partition === partition) end++;
       const task = this.#tasks.get(partition);
       if (task !== undefined) {
-        const slice = start === 0 && end === records.length ? records : records.slice(start, end);
-        task.process(slice, now);
-        this.#next.set(partition, (records[end - 1] as LogRecord).offset + 1);
-        this.#processed += end - start;
+        // A consumer that restarted its fetch (a broker came back) may hand out records this task
+        // already has in its state: processing them again would count them twice.
+        const next = this.#next.get(partition) ?? 0;
+        let from = start;
+        while (from < end && (records[from] as LogRecord).offset < next) from++;
+        if (from < end) {
+          task.process(from === 0 && end === records.length ? records : records.slice(from, end), now);
+          this.#next.set(partition, (records[end - 1] as LogRecord).offset + 1);
+          this.#processed += end - from;
+        }
       }
       start = end;
     }
