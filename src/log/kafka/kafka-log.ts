@@ -120,6 +120,9 @@ export class KafkaLog implements Log {
     this.#admin = new Admin({ ...base, clientId: `${o.clientId}-admin` });
     this.#producer = new Producer({ ...base, clientId: `${o.clientId}-producer`, idempotent: true, acks: ProduceAcks.ALL });
     this.#reader = new Consumer({ ...base, clientId: `${o.clientId}-reader`, groupId: `${o.clientId}-reader-${process.pid}` });
+    // Failures reach the caller through the operation that met them; an 'error' event nobody
+    // hears would instead end the process.
+    for (const client of [this.#admin, this.#producer, this.#reader]) client.on('error', () => undefined);
   }
 
   /** Connects and checks the cluster answers, so a wrong address fails at start, not on the first append. */
