@@ -62,12 +62,26 @@ interface PendingAppend {
   topic: string;
   messages: OutgoingMessage[];
   placed: Int32Array;
+  /** Bytes per "topic/partition" (see MAX_PARTITION_BYTES). */
+  sizes: Map<string, number>;
+  bytes: number;
   resolve: (acks: AppendAck[]) => void;
   reject: (err: unknown) => void;
 }
 
-/** Appends queued behind a send go together in the next one up to about this many bytes. */
-const MAX_SEND_BYTES = 512 * 1024;
+/** Appends queued behind a send go together in the next one up to this many bytes in all. */
+const MAX_SEND_BYTES = 8 * 1024 * 1024;
+/**
+ * Bytes of one partition in one send, counted as key + value + 16 per record (the v2 record
+ * framing): the broker refuses a record batch above message.max.bytes, 1 MiB by default.
+ */
+const MAX_PARTITION_BYTES = 900 * 1024;
+const RECORD_OVERHEAD = 16;
+/**
+ * Messages a consumer's stream buffers ahead. The client fetches again only while its buffer is
+ * below this; its default (1,024) made every poll wait for a fresh fetch round trip.
+ */
+const PREFETCH_MESSAGES = 50_000;
 
 /** Kafka's DescribeConfigs source for a value set on the topic itself. */
 const DYNAMIC_TOPIC_CONFIG = 1;
@@ -244,29 +258,45 @@ export class KafkaLog implements Log {
     const parts: Promise<AppendAck[]>[] = [];
     let from = 0;
     let bytes = 0;
+    let sizes = new Map<string, number>();
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i] as OutgoingMessage;
-      bytes += m.value.length + m.key.length;
-      if (bytes >= MAX_SEND_BYTES || i === messages.length - 1) {
-        parts.push(this.#enqueue(topic, messages.slice(from, i + 1), placed.subarray(from, i + 1)));
-        from = i + 1;
+      const size = m.value.length + m.key.length + RECORD_OVERHEAD;
+      const key = `${topic}/${m.partition}`;
+      const inPartition = sizes.get(key) ?? 0;
+      if (i > from && (inPartition + size > MAX_PARTITION_BYTES || bytes + size > MAX_SEND_BYTES)) {
+        parts.push(this.#enqueue(topic, messages.slice(from, i), placed.subarray(from, i), sizes, bytes));
+        from = i;
         bytes = 0;
+        sizes = new Map();
       }
+      sizes.set(key, (sizes.get(key) ?? 0) + size);
+      bytes += size;
     }
+    parts.push(this.#enqueue(topic, from === 0 ? messages : messages.slice(from), from === 0 ? placed : placed.subarray(from), sizes, bytes));
     const acks = await Promise.all(parts);
     return acks.length === 1 ? (acks[0] as AppendAck[]) : acks.flat();
   }
 
-  #enqueue(topic: string, messages: OutgoingMessage[], placed: Int32Array): Promise<AppendAck[]> {
+  #enqueue(topic: string, messages: OutgoingMessage[], placed: Int32Array, sizes: Map<string, number>, bytes: number): Promise<AppendAck[]> {
     return new Promise<AppendAck[]>((resolve, reject) => {
-      this.#queue.push({ topic, messages, placed, resolve, reject });
+      this.#queue.push({ topic, messages, placed, sizes, bytes, resolve, reject });
       if (!this.#sending) void this.#send();
     });
+  }
+
+  /** Whether `next` fits in a send that already holds `sizes` and `bytes`. */
+  static #fits(next: PendingAppend, sizes: Map<string, number>, bytes: number): boolean {
+    if (bytes + next.bytes > MAX_SEND_BYTES) return false;
+    for (const [key, n] of next.sizes) if ((sizes.get(key) ?? 0) + n > MAX_PARTITION_BYTES) return false;
+    return true;
   }
 
   /**
    * Sends queued appends, all queued at once, one send at a time: concurrent sends may reach the
    * broker out of order, and appends must land in the order they were issued (per-key order).
+   * Worse, @platformatic/kafka 1.35's idempotent producer gives concurrent sends the same sequence
+   * numbers, and the broker acknowledges the later ones as duplicates without storing them.
    * Appends that come while a send is in flight go together in the next one, so the round trips
    * are shared (group commit, as in the journal).
    */
@@ -275,9 +305,11 @@ export class KafkaLog implements Log {
     while (this.#queue.length > 0) {
       const group: PendingAppend[] = [];
       let bytes = 0;
-      while (this.#queue.length > 0 && (group.length === 0 || bytes < MAX_SEND_BYTES)) {
+      const sizes = new Map<string, number>();
+      while (this.#queue.length > 0 && (group.length === 0 || KafkaLog.#fits(this.#queue[0] as PendingAppend, sizes, bytes))) {
         const next = this.#queue.shift() as PendingAppend;
-        for (const m of next.messages) bytes += m.value.length + m.key.length;
+        for (const [key, n] of next.sizes) sizes.set(key, (sizes.get(key) ?? 0) + n);
+        bytes += next.bytes;
         group.push(next);
       }
       let result;
@@ -469,6 +501,7 @@ class KafkaLogConsumer implements LogConsumer {
         mode: 'committed',
         fallbackMode: options.reset ?? 'earliest',
         autocommit: o.autocommitIntervalMs > 0 ? o.autocommitIntervalMs : false,
+        highWaterMark: PREFETCH_MESSAGES,
         maxWaitTime: o.fetchMaxWaitMs,
       });
       return new KafkaLogConsumer(o, options, consumer, stream, onClose);
@@ -605,7 +638,7 @@ class KafkaLogConsumer implements LogConsumer {
   async #swapStream(start: { mode: 'manual'; offsets: { topic: string; partition: number; offset: bigint }[] }): Promise<void> {
     // The new stream subscribes before the old one closes, so the topics stay subscribed and the
     // group is not rejoined (a rejoin would rebalance every member).
-    const next = await this.#consumer.consume({ topics: this.#options.topics.map((t) => this.#o.topicPrefix + t), mode: start.mode, offsets: start.offsets, autocommit: this.#o.autocommitIntervalMs > 0 ? this.#o.autocommitIntervalMs : false, maxWaitTime: this.#o.fetchMaxWaitMs });
+    const next = await this.#consumer.consume({ topics: this.#options.topics.map((t) => this.#o.topicPrefix + t), mode: start.mode, offsets: start.offsets, autocommit: this.#o.autocommitIntervalMs > 0 ? this.#o.autocommitIntervalMs : false, highWaterMark: PREFETCH_MESSAGES, maxWaitTime: this.#o.fetchMaxWaitMs });
     const old = this.#stream;
     this.#stream = this.#watch(next);
     await old.close().catch(() => undefined);
