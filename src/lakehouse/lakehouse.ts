@@ -6,10 +6,12 @@ import { JobScheduler, type JobDefinition } from './jobs/job-scheduler.js';
 import { ParquetExporter, type ExportResult } from './export/parquet-export.js';
 import { maintainLake } from './jobs/maintenance.js';
 import { indicatorsModel } from './models/indicators-model.js';
-import { loadModelProject } from './models/model-project.js';
+import { loadModelProject, type ModelProject } from './models/model-project.js';
 import { ModelRunner, type ModelRunResult } from './models/model-runner.js';
 import type { LakeReferenceData } from './models/reference-data.js';
 import { SqlQueryService, type SqlLimits } from './query/sql-query.js';
+import { LakeMirror, type LakeMirrorOptions } from './storage/lake-mirror.js';
+import type { ObjectStore } from './storage/object-store.js';
 
 export interface LakehouseSettings {
   threads: number;
@@ -34,6 +36,14 @@ export interface LakehouseOptions {
   lakeDir: string;
   settings: LakehouseSettings;
   reference: LakeReferenceData;
+  /**
+   * Where the lake's files are kept beyond this machine (`createObjectStore(config.lake.storage)`);
+   * null or unset: the lake directory alone. The lakehouse mirrors every committed file there,
+   * restores an empty lake from it on open, and closes it on close.
+   */
+  objectStore?: ObjectStore | null;
+  /** Tuning of the mirror into `objectStore` (queue bound, batch size, concurrency, retries). */
+  mirror?: Omit<LakeMirrorOptions, 'lake' | 'store' | 'logger' | 'now'>;
   logger?: Logger;
   now?: () => number;
 }
@@ -64,24 +74,40 @@ export class Lakehouse {
   readonly runner: ModelRunner;
   readonly sql: SqlQueryService;
   readonly jobs: JobScheduler;
+  /** Keeps the lake's files in its object store; null when the lake is local only. */
+  readonly mirror: LakeMirror | null;
   readonly #settings: LakehouseSettings;
   #started = false;
   /** Called before each incremental run: lands what the log holds, so the run sees ticks up to its start. */
   beforeIncremental: (() => Promise<void>) | null = null;
+  /** Called after each incremental run that changed gold (mirrors, refresh notices); a failure here is logged, never the run's. */
+  afterIncremental: ((r: ModelRunResult) => Promise<void>) | null = null;
 
-  private constructor(db: LakeDatabase, runner: ModelRunner, sql: SqlQueryService, jobs: JobScheduler, settings: LakehouseSettings) {
+  private constructor(db: LakeDatabase, runner: ModelRunner, sql: SqlQueryService, jobs: JobScheduler, mirror: LakeMirror | null, settings: LakehouseSettings) {
     this.db = db;
     this.runner = runner;
     this.sql = sql;
     this.jobs = jobs;
+    this.mirror = mirror;
     this.#settings = settings;
   }
 
   static async open(o: LakehouseOptions): Promise<Lakehouse> {
     const s = o.settings;
-    const project = await loadModelProject(s.modelsDir ?? shippedModelsDir());
-    const db = await LakeDatabase.open({ lakeDir: o.lakeDir, file: path.join(o.lakeDir, 'lake.duckdb'), threads: s.threads, memoryLimit: s.memoryLimit });
+    let project: ModelProject;
+    let db: LakeDatabase;
     try {
+      project = await loadModelProject(s.modelsDir ?? shippedModelsDir());
+      db = await LakeDatabase.open({ lakeDir: o.lakeDir, file: path.join(o.lakeDir, 'lake.duckdb'), threads: s.threads, memoryLimit: s.memoryLimit });
+    } catch (err) {
+      // The store is ours from the call on, opened or not.
+      o.objectStore?.close();
+      throw err;
+    }
+    let mirror: LakeMirror | null = null;
+    try {
+      // Before anything reads the lake: an empty lake is restored from the object store here.
+      if (o.objectStore) mirror = await LakeMirror.open({ ...o.mirror, lake: db, store: o.objectStore, ...(o.logger ? { logger: o.logger } : {}), ...(o.now ? { now: o.now } : {}) });
       const runner = await ModelRunner.open({ lake: db, project, reference: o.reference, vars: s.vars, operators: { indicators: indicatorsModel() }, ...(o.logger ? { logger: o.logger } : {}), ...(o.now ? { now: o.now } : {}) });
       const sql = new SqlQueryService(db, s.sql);
       const exporter = new ParquetExporter(db);
@@ -101,6 +127,7 @@ export class Lakehouse {
             if (r.status === 'failed') throw r.error ?? new Error('model run failed');
             if (r.status === 'skipped') return { status: 'skipped', rows: 0, detail: 'no new data' };
             const ex = await exportGold(exporter, runner, r, now());
+            await lakehouse?.afterIncremental?.(r).catch((err: unknown) => o.logger?.warn({ err }, 'after the incremental run: a follower of the gold tables failed; it catches up on the next run'));
             return { status: 'success', rows: r.rows, detail: `${r.newFiles} new bronze files, ${r.symbols.length} symbols, ${r.models.filter((m) => m.status === 'success').length} models, ${ex.files} gold Parquet files` };
           },
         },
@@ -124,9 +151,10 @@ export class Lakehouse {
         },
       ];
       const scheduler = await JobScheduler.create(db, jobs, { ...(o.logger ? { logger: o.logger } : {}), now });
-      lakehouse = new Lakehouse(db, runner, sql, scheduler, s);
+      lakehouse = new Lakehouse(db, runner, sql, scheduler, mirror, s);
       return lakehouse;
     } catch (err) {
+      await mirror?.close(0);
       await db.close();
       throw err;
     }
@@ -149,8 +177,10 @@ export class Lakehouse {
     await this.jobs.start();
   }
 
+  /** Stops the jobs, lets the mirror bring the object store up to date (a bounded wait), closes the database. */
   async close(): Promise<void> {
     await this.jobs.stop();
+    await this.mirror?.close();
     await this.db.close();
   }
 }

@@ -53,6 +53,26 @@ interface Intent {
 }
 
 const INTENT_FILE = 'bronze.intent.json';
+
+/**
+ * `<lakeDir>/_state/bronze.start-at.json`: where the files of a lake restored from its object store
+ * end, per log partition: `{"group":"lake.bronze","offsets":[{"topic","partition","offset"},…]}`
+ * (offset = the next record no restored file holds). The restore writes it; on open, the writer of
+ * that group moves the group there (partitions not listed: the log's earliest), so records the
+ * old machine landed but never mirrored are landed again, then deletes it.
+ */
+export const BRONZE_START_AT_FILE = 'bronze.start-at.json';
+
+export interface BronzeStartAt {
+  group: string;
+  offsets: CommitOffset[];
+}
+
+/** Writes the start-at file durably (the lake's restore from its object store). */
+export async function writeBronzeStartAt(lakeDir: string, startAt: BronzeStartAt): Promise<void> {
+  await fs.mkdir(path.join(lakeDir, '_state'), { recursive: true });
+  await writeFileAtomic(path.join(lakeDir, '_state', BRONZE_START_AT_FILE), JSON.stringify(startAt), true);
+}
 /** Files fsynced at once before their renames. */
 const FSYNC_PARALLEL = 16;
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
@@ -242,6 +262,7 @@ export class BronzeWriter {
     const consumer = await o.log.consumer({ group: o.group, topics: o.tables.map((t) => t.topic), reset: 'earliest' });
     const w = new BronzeWriter(o, db, conn, consumer, feeds);
     await w.#recover();
+    await w.#startAt();
     return w;
   }
 
@@ -475,6 +496,39 @@ export class BronzeWriter {
     }
     for (const r of intent.ranges) await this.#consumer.seek({ topic: r.topic, partition: r.partition }, { offset: r.to });
     return true;
+  }
+
+  /** Applies a restore's start-at file (see BRONZE_START_AT_FILE): commit the group's offsets there, seek, delete the file. */
+  async #startAt(): Promise<void> {
+    const file = path.join(this.#o.lakeDir, '_state', BRONZE_START_AT_FILE);
+    let at: BronzeStartAt;
+    try {
+      at = JSON.parse(await fs.readFile(file, 'utf8')) as BronzeStartAt;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw lakeError(`read ${file}`, err);
+    }
+    if (at.group !== this.#o.group) return;
+    const offsets: CommitOffset[] = [];
+    for (const info of await this.#o.log.topics()) {
+      if (!this.#o.tables.some((t) => t.topic === info.name)) continue;
+      for (const p of info.partitions) {
+        const want = at.offsets.find((o) => o.topic === info.name && o.partition === p.partition)?.offset ?? p.startOffset;
+        if (want > p.endOffset) {
+          // The restored files came from another log: landing this one would reuse their names.
+          throw new StockStreamError(
+            'SS_LAKE_IO',
+            `Expected ${info.name} partition ${p.partition} to hold records up to offset ${want}, where the lake restored from its object store ends, but the log ends at ${p.endOffset}: the lake was built from another log. Delete ${file} to land this log's records anyway (files named by the same offsets would replace restored ones).`,
+            { context: { file, topic: info.name, partition: p.partition } },
+          );
+        }
+        offsets.push({ topic: info.name, partition: p.partition, offset: Math.max(want, p.startOffset) });
+      }
+    }
+    await this.#consumer.commit(offsets);
+    for (const o of offsets) await this.#consumer.seek(o, { offset: o.offset });
+    this.#o.logger?.warn({ offsets }, 'bronze: the lake was restored from its object store; landing the log again from where its files end');
+    await fs.rm(file, { force: true });
   }
 
   /** One intent per consumer group: a backfill's writer never redoes the live writer's flush. */

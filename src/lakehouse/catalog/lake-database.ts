@@ -33,6 +33,12 @@ export interface LakeFile {
   readonly maxTs: number;
 }
 
+/** Lake files that were committed (written and recorded) or removed, as paths relative to the lake root. */
+export interface LakeFilesChange {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+}
+
 /** The lake's schemas: one per layer, plus `meta` for the catalog, watermarks and run history. */
 export const LAKE_SCHEMAS = ['bronze', 'silver', 'gold', 'meta'] as const;
 
@@ -83,6 +89,7 @@ export class LakeDatabase {
   #readers = 0;
   #writer: Promise<void> | null = null;
   #drained: (() => void) | null = null;
+  readonly #fileListeners = new Set<(change: LakeFilesChange) => void>();
 
   private constructor(lakeDir: string, file: string, db: DuckDBInstance, conn: DuckDBConnection) {
     this.lakeDir = lakeDir;
@@ -167,6 +174,25 @@ export class LakeDatabase {
     } catch (err) {
       throw lakeDbError(`record ${files.length} lake files in meta.lake_files`, err);
     }
+    this.filesChanged({ added: files.map((f) => f.path), removed: [] });
+  }
+
+  /**
+   * Calls `listener` after every committed change to the lake's files (the object-store mirror
+   * follows the lake this way). It must not block or throw. Returns the unsubscribe function.
+   */
+  onFilesChanged(listener: (change: LakeFilesChange) => void): () => void {
+    this.#fileListeners.add(listener);
+    return () => this.#fileListeners.delete(listener);
+  }
+
+  /**
+   * Tells the listeners of files committed or removed, once the change is durable on disk and in
+   * the catalog (registerFiles does it itself; compaction, retention and exports call it).
+   */
+  filesChanged(change: LakeFilesChange): void {
+    if (change.added.length === 0 && change.removed.length === 0) return;
+    for (const l of this.#fileListeners) l(change);
   }
 
   /** Runs `fn` while no file swap happens (queries, model runs). */

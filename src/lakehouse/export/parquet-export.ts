@@ -98,5 +98,6 @@ export class ParquetExporter {
     await conn.run(
       `INSERT INTO meta.exports VALUES (${sqlString(t)}, ${date === null ? 'NULL' : `DATE ${sqlString(date)}`}, ${run}, ${rows}, ${sqlString(rel)}, ${now}) ON CONFLICT (tbl, path) DO UPDATE SET run_id = excluded.run_id, rows = excluded.rows, exported_at = excluded.exported_at`,
     );
+    this.#lake.filesChanged({ added: [rel], removed: [] });
   }
 }

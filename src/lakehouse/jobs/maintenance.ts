@@ -104,6 +104,7 @@ async function maintain(lake: LakeDatabase, db: Db, o: MaintenanceOptions): Prom
     );
     await db.run(`DELETE FROM meta.compactions WHERE new_path = ${sqlString(newRel)}`);
     await db.run('COMMIT');
+    lake.filesChanged({ added: [newRel], removed: old });
     result.compacted++;
     result.filesRemoved += old.length;
   }
@@ -122,8 +123,11 @@ async function maintain(lake: LakeDatabase, db: Db, o: MaintenanceOptions): Prom
       for (const d of dates) {
         const date = d.replace(/^date=/, '');
         if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || date >= cutoff) continue;
+        const where = `layer = 'bronze' AND tbl = ${sqlString(table)} AND date = DATE ${sqlString(date)}`;
+        const dropped = (await db.all(`SELECT path FROM meta.lake_files WHERE ${where}`)).map((r) => String(r.path));
         await lake.exclusive(() => fs.rm(path.join(dir, d), { recursive: true, force: true }));
-        await db.run(`DELETE FROM meta.lake_files WHERE layer = 'bronze' AND tbl = ${sqlString(table)} AND date = DATE ${sqlString(date)}`);
+        await db.run(`DELETE FROM meta.lake_files WHERE ${where}`);
+        lake.filesChanged({ added: [], removed: dropped });
         result.bronzeDatesDropped++;
       }
     }
@@ -170,6 +174,7 @@ async function recover(lake: LakeDatabase, db: Db): Promise<void> {
       }
       await db.run(`DELETE FROM meta.compactions WHERE new_path = ${sqlString(newRel)}`);
       await db.run('COMMIT');
+      lake.filesChanged({ added: [newRel], removed: old });
     } else {
       await db.run(`DELETE FROM meta.compactions WHERE new_path = ${sqlString(newRel)}`);
     }
