@@ -11,6 +11,7 @@ export {
   DEFAULT_STREAM_OPTIONS,
   parseClientMessage,
   STREAM_CHANNELS,
+  REFRESH_CHANNEL,
   type StreamHubOptions,
   type StreamHubStats,
   type LatencyProbe,

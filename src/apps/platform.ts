@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApi, buildOpsApi, type LakeApi, type LatencyProbe } from '../api/index.js';
+import { REFRESH_CHANNEL, buildApi, buildOpsApi, type LakeApi, type LatencyProbe } from '../api/index.js';
 import { INTERVALS, INTERVAL_MS, type Candle, type ExchangeCode, type Instrument, type Interval } from '../domain/index.js';
 import { calendarFor, type MarketCalendar } from '../domain/calendar/index.js';
 import type { Log } from '../log/index.js';
@@ -24,7 +24,7 @@ import { FileCheckpointStore, LogCheckpointStore, PartitionRunner } from '../pro
 import type { Config } from '../shared/config/index.js';
 import { Metrics } from '../shared/metrics.js';
 import type { Logger } from '../shared/logger.js';
-import { BronzeWriter, Lakehouse } from '../lakehouse/index.js';
+import { BronzeWriter, Lakehouse, PgGoldSync, createObjectStore } from '../lakehouse/index.js';
 import { lakeApiOf } from './lake-client.js';
 import { StockStreamError } from '../shared/errors.js';
 import { DLQ_TOPIC, IngestWriter, TICKS_TOPIC } from '../sources/ingest/index.js';
@@ -265,8 +265,9 @@ export class Platform {
         await platform.#rebuildLiveState();
         // Live updates of the symbols the process instances own.
         if (role === 'serve' && fanout !== null) await fanout.onLive((m) => platform.#applyLive(m));
+        if (fanout !== null) await fanout.onRefresh((n) => platform.store.notify(REFRESH_CHANNEL, n.what, n));
       }
-      if (c.warehouse.kind === 'postgres' && (runs(role, 'process') || runs(role, 'serve'))) {
+      if (c.warehouse.kind === 'postgres') {
         platform.pg = await PgWarehouse.open({ url: c.warehouse.postgres.url, poolSize: c.warehouse.postgres.poolSize, logger: o.logger });
         if (runs(role, 'process')) {
           platform.pgWriter = await PgWarehouseWriter.open({
@@ -290,6 +291,8 @@ export class Platform {
         const lakehouse = await Lakehouse.open({
           lakeDir: join(dataDir, 'lake'),
           settings: c.lake,
+          // lake.storage.kind s3: the lake's files also in the bucket (an empty lake is restored from it).
+          objectStore: await createObjectStore(c.lake.storage, o.logger),
           reference: { instruments: platform.store.instruments(), calendarOf: platform.calendarOfExchange, ...(o.prevCloses ? { previousCloses: o.prevCloses } : {}) },
           logger: o.logger,
         });
@@ -314,6 +317,17 @@ export class Platform {
           const bronze = platform.bronze;
           lakehouse.beforeIncremental = () => bronze.requestFlush();
         }
+        // The gold tables in PostgreSQL for Grafana, and a refresh notice for the dashboards.
+        const pg = platform.pg;
+        const goldSync = pg === null ? null : new PgGoldSync({ lake: lakehouse.db, project: lakehouse.runner.project, pool: pg.pool, logger: o.logger });
+        lakehouse.afterIncremental = async () => {
+          await goldSync?.sync();
+          const notice = { what: 'lake.incremental', at: Date.now() };
+          // Every serve instance hears it through Redis; without Redis only this one serves.
+          if (fanout !== null) fanout.publishRefresh(notice);
+          else if (runs(role, 'serve')) platform.store.notify(REFRESH_CHANNEL, notice.what, notice);
+        };
+        if (goldSync !== null) void goldSync.sync().catch((err: unknown) => o.logger.warn({ err }, 'mirroring the gold tables to PostgreSQL failed; the next incremental run tries again'));
       }
       if (platform.api !== null && o.serve !== false) {
         const address = await platform.api.listen({ port: c.port, host: c.host });

@@ -13,7 +13,9 @@ export interface ClientMessage {
   channels: string[];
 }
 
-export const STREAM_CHANNELS: readonly string[] = Object.freeze(['ticks', 'kpis', ...INTERVALS.map((i) => `candles:${i}`)]);
+/** Notices that data behind the non-live panels changed (a lake run); subscribe with symbols ["*"]. */
+export const REFRESH_CHANNEL = 'refresh';
+export const STREAM_CHANNELS: readonly string[] = Object.freeze(['ticks', 'kpis', ...INTERVALS.map((i) => `candles:${i}`), REFRESH_CHANNEL]);
 /** Per message; bounds the work one message can cause. */
 export const MAX_SYMBOLS_PER_MESSAGE = 1_000;
 

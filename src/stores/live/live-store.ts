@@ -153,6 +153,14 @@ export class LiveStore {
   }
 
   /** Registers a listener; returns the function that removes it. */
+  /**
+   * Tells the subscribers of `channel` something that is not live state: the dashboard refresh
+   * channel ("lake.incremental ran: reload what comes from the lake"). Nothing is kept.
+   */
+  notify(channel: string, symbol: string, data: unknown): void {
+    for (const l of this.#listeners) l(channel, symbol, data);
+  }
+
   onChange(listener: ChangeListener): () => void {
     this.#listeners = [...this.#listeners, listener];
     return () => {
