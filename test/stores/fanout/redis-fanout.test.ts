@@ -90,7 +90,7 @@ describe.skipIf(missing !== null)(`RedisFanout against Redis${missing === null ?
   it('keeps going through a Redis restart: publishing drops meanwhile, subscribers resubscribe', async () => {
     const port = await freePort();
     let server = await privateRedis(port);
-    cleanups.push(() => server.kill('SIGKILL'));
+    cleanups.push(() => void server.kill('SIGKILL'));
     const u = `redis://127.0.0.1:${port}`;
     const pub = await open(u, 'r:');
     const sub = await open(u, 'r:');
