@@ -165,7 +165,11 @@ export async function backfillFromLog(
         if (date < range.from || date > range.to) continue;
         await lake.db.exclusive(() => rm(join(dir, d), { recursive: true, force: true }));
       }
-      await lake.db.run(`DELETE FROM meta.lake_files WHERE layer = 'bronze' AND tbl = '${table}' AND date BETWEEN DATE '${range.from}' AND DATE '${range.to}'`);
+      const where = `layer = 'bronze' AND tbl = '${table}' AND date BETWEEN DATE '${range.from}' AND DATE '${range.to}'`;
+      const removed = (await lake.db.all(`SELECT path FROM meta.lake_files WHERE ${where}`)).map((r) => String(r['path']));
+      await lake.db.run(`DELETE FROM meta.lake_files WHERE ${where}`);
+      // A mirror of the lake (S3) drops them too, so a restore never sees a date twice.
+      lake.db.filesChanged({ added: [], removed });
     }
     const topics = await log.topics();
     const total = topics.filter((t) => t.name === TICKS_TOPIC || t.name === DLQ_TOPIC).reduce((s, t) => s + t.partitions.reduce((a, p) => a + (p.endOffset - p.startOffset), 0), 0);
