@@ -70,6 +70,15 @@ describe('stockstream CLI', () => {
     expect(r.stderr, 'no stack trace').not.toMatch(/\n\s+at /);
   });
 
+  it('refuses a scaled-out role the configuration cannot run, naming each setting and its fix', () => {
+    const r = run(['up', '--role', 'serve', '--data-dir', join(work, 'role')], { STOCKSTREAM_LOG__KIND: 'journal' });
+    expect(r.status, 'a role the config cannot run exits as a config error').toBe(2);
+    expect(r.stderr, 'the journal cannot be shared between processes').toMatch(/role: 'serve' needs log\.kind 'kafka', got 'journal'.*STOCKSTREAM_LOG__KIND=kafka/);
+    expect(r.stderr, 'serve instances need Redis for live updates').toMatch(/redis\.url: role 'serve' needs Redis.*STOCKSTREAM_REDIS__URL=/);
+    expect(r.stderr, 'no stack trace').not.toMatch(/\n\s+at /);
+    expect(run(['up', '--role', 'everything']).stderr, 'an unknown role lists the choices').toMatch(/all, ingest, process, lake, serve/);
+  });
+
   it('up serves live candles from the simulator quickly, and Ctrl-C stops it cleanly', async () => {
     requireBuild();
     const child = spawn(process.execPath, [CLI, 'up', '--port', '0', '--data-dir', join(work, 'up')], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
