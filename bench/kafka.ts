@@ -27,6 +27,8 @@ export interface KafkaBenchResult {
   rawPerSec: number;
   oursPerSec: number;
   ratio: number;
+  /** A process instance alone: ticks already on Kafka, read and processed (candles, KPIs, live store). */
+  processPerSec: number;
 }
 
 function brokersFromEnv(): string[] {
@@ -85,22 +87,53 @@ async function rawRate(brokers: string[], messages: readonly string[], batchSize
   }
 }
 
+function kafkaConfig(dir: string, brokers: string[], partitions: number, topicPrefix: string): ReturnType<typeof loadConfig> {
+  return loadConfig({
+    env: {},
+    overrides: {
+      dataDir: dir,
+      'log.kind': 'kafka',
+      'log.kafka.brokers': brokers,
+      'log.kafka.topicPrefix': topicPrefix,
+      'log.partitions': partitions,
+      'ingest.unknownSymbols': 'accept',
+      'processing.checkpointIntervalMs': 60_000,
+      'lake.enabled': false,
+    },
+  });
+}
+
+/** Ingest everything with processing stopped, then time a fresh instance processing it all. */
+async function processRate(brokers: string[], messages: readonly string[], batchSize: number, partitions: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'ss-bench-kafka-'));
+  const prefix = `benchp${Date.now().toString(36)}.`;
+  try {
+    const ingest = await Platform.start({ config: kafkaConfig(join(dir, 'i'), brokers, partitions, prefix), logger: createLogger('silent'), serve: false, acceptHistory: true });
+    let ends: Map<number, number>;
+    try {
+      await ingest.runner.stop();
+      for (let i = 0; i < messages.length; i += batchSize) await ingest.ingest.write(messages.slice(i, i + batchSize));
+      ends = await ingest.ticksEnd();
+    } finally {
+      await ingest.close();
+    }
+    const processor = await Platform.start({ config: kafkaConfig(join(dir, 'p'), brokers, partitions, prefix), logger: createLogger('silent'), serve: false, acceptHistory: true });
+    try {
+      const t0 = performance.now();
+      await processor.runner.waitFor(ends, 1);
+      return messages.length / ((performance.now() - t0) / 1000);
+    } finally {
+      await processor.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function oursRate(brokers: string[], messages: readonly string[], batchSize: number, partitions: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'ss-bench-kafka-'));
   try {
-    const config = loadConfig({
-      env: {},
-      overrides: {
-        dataDir: dir,
-        'log.kind': 'kafka',
-        'log.kafka.brokers': brokers,
-        'log.kafka.topicPrefix': `bench${Date.now().toString(36)}.`,
-        'log.partitions': partitions,
-        'ingest.unknownSymbols': 'accept',
-        'processing.checkpointIntervalMs': 60_000,
-        'lake.enabled': false,
-      },
-    });
+    const config = kafkaConfig(dir, brokers, partitions, `bench${Date.now().toString(36)}.`);
     const platform = await Platform.start({ config, logger: createLogger('silent'), serve: false, acceptHistory: true });
     try {
       const t0 = performance.now();
@@ -136,5 +169,6 @@ export async function benchKafka(options: { ticks?: number; batchSize?: number; 
   await oursRate(brokers, messages.slice(0, 100_000), batchSize, partitions);
   const rawPerSec = await rawRate(brokers, messages, batchSize, partitions);
   const oursPerSec = await oursRate(brokers, messages, batchSize, partitions);
-  return { ticks, batchSize, partitions, brokers: brokers.join(','), rawPerSec, oursPerSec, ratio: oursPerSec / rawPerSec };
+  const processPerSec = await processRate(brokers, messages, batchSize, partitions);
+  return { ticks, batchSize, partitions, brokers: brokers.join(','), rawPerSec, oursPerSec, ratio: oursPerSec / rawPerSec, processPerSec };
 }

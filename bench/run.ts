@@ -11,6 +11,7 @@ import { FEED_RATE, benchE2e } from './e2e.js';
 import { benchIndicators, formatIndicatorBench } from './indicators.js';
 import { benchBackfill, benchBronze, benchFreshness } from './lake.js';
 import { benchLatency } from './latency.js';
+import { benchKafka } from './kafka.js';
 import { benchJournal } from './log-journal.js';
 import { benchMemory } from './memory.js';
 
@@ -89,6 +90,25 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
   say('## Journal append');
   say('');
   say(`100-byte records, batches of 1,000 over 8 partitions, fsync 'batch': **${fmt(j.recordsPerSec)} records/s**, ${j.mbPerSec.toFixed(0)} MB/s, ${fmt(j.fsyncs)} fsyncs.`);
+  say('');
+
+  const kb = await benchKafka({ ticks: options.quick ? 200_000 : 1_000_000 });
+  say('## Scale out: ingest → process over Kafka');
+  say('');
+  if ('skipped' in kb) {
+    say(`Not measured: ${kb.skipped}.`);
+  } else {
+    say(
+      `${fmt(kb.ticks)} of the same ~100-byte JSON ticks over 1,000 symbols, ${kb.partitions} partitions, batches of ${fmt(kb.batchSize)}. Broker: Apache Kafka 4.1.1 from deploy/local/kafka.sh at ${kb.brokers} on this machine (single KRaft node as broker and controller, 512 MiB heap, replication 1, log flush left to the OS page cache, sharing the 2 cores with the benchmark). Peer, in the same run: raw @platformatic/kafka 1.35, an idempotent acks=all producer sending the messages one batch at a time while a consumer group member reads them (time from the first send to the last message read). StockStream: one process running ingest (parse, validate, encode, durable append) and the tick pipelines reading the partitions back through the consumer group (time from the first write to the last tick processed).`,
+    );
+    say('');
+    say('| measure | value |');
+    say('|---|---|');
+    say(`| raw @platformatic/kafka produce + consume (peer) | ${fmt(kb.rawPerSec)} msg/s |`);
+    say(`| StockStream ingest → process over Kafka, one process | ${fmt(kb.oursPerSec)} ticks/s |`);
+    say(`| **ratio to the peer** | **${kb.ratio.toFixed(2)}** (target ≥ 0.6) |`);
+    say(`| **a process instance alone** (ticks already on Kafka) | **${fmt(kb.processPerSec)} ticks/s** consumed (target ≥ 150,000) |`);
+  }
   say('');
 
   const bf = await benchBackfill({ ticks: options.quick ? 200_000 : 10_000_000 });
