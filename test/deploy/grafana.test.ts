@@ -8,9 +8,9 @@ import type { Candle, Interval, Kpi } from '../../src/domain/index.js';
 import { PgGoldSync } from '../../src/lakehouse/export/pg-gold-sync.js';
 import { computeIndicators } from '../../src/processors/indicators/index.js';
 import { migrate, PgWarehouse, type IndicatorValueRow, type WarehouseAlert } from '../../src/stores/warehouse/postgres/index.js';
-import { mulberry32, testSeed } from '../fixtures/random.js';
+import { testSeed } from '../fixtures/random.js';
 import { serviceUnavailable } from '../fixtures/services.js';
-import { INSTRUMENTS, openLake, referenceData, type LakeFixture } from '../lakehouse/models/lake-fixture.js';
+import { INSTRUMENTS, openLake, sessionTrades, type LakeFixture } from '../lakehouse/models/lake-fixture.js';
 
 /**
  * Grafana provisioning (deploy/grafana) checked without a Grafana: every provisioning file and
@@ -412,27 +412,7 @@ const TRADING_DAYS = 25;
 
 /** Trades of the fixture's four symbols: 12 per regular window of each trading day, prices on a random walk. */
 function trades(seed: number): Record<string, unknown>[] {
-  const rand = mulberry32(seed);
-  const ref = referenceData();
-  const out: Record<string, unknown>[] = [];
-  let id = 0;
-  for (const inst of INSTRUMENTS) {
-    const cal = ref.calendarOf(inst.exchange);
-    let price = inst.currency === 'VND' ? 27_000 : 100 + rand() * 200;
-    for (let d = 0, n = 0; n < TRADING_DAYS; d++) {
-      const day = cal.day(new Date(FIRST_DAY + d * DAY).toISOString().slice(0, 10));
-      if (day === null) continue;
-      n++;
-      for (const w of day.regular) {
-        for (let k = 0; k < 12; k++) {
-          price = Math.max(1, price * (1 + (rand() - 0.5) * 0.03));
-          const px = inst.currency === 'VND' ? Math.round(price / 50) * 50 : Math.round(price * 100) / 100;
-          out.push({ kind: 'trade', symbol: inst.symbol, ts: w.start + Math.floor(rand() * (w.end - w.start)), source: 'test', id: `t${id++}`, price: px, size: 1 + Math.floor(rand() * 500) });
-        }
-      }
-    }
-  }
-  return out.sort((a, b) => (a.ts as number) - (b.ts as number));
+  return sessionTrades(seed, { firstDay: FIRST_DAY, days: TRADING_DAYS, perWindow: 12 });
 }
 
 const NUMERIC_OIDS = new Set([20, 21, 23, 700, 701, 1700]);

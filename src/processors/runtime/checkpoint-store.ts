@@ -195,16 +195,20 @@ export class FileCheckpointStore implements CheckpointStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new StockStreamError('SS_PROCESS_STATE', `checkpoint ${path}: cannot be read (${(err as Error).message})`, { cause: err });
     }
-    try {
-      const cp = decodeCheckpoint<State>(bytes);
-      if (cp.version !== 1 || cp.partition !== partition || typeof cp.offset !== 'number') throw new Error('unexpected shape');
-      return cp;
-    } catch (err) {
-      throw new StockStreamError(
-        'SS_PROCESS_STATE',
-        `checkpoint ${path}: is not a valid checkpoint (${(err as Error).message}); delete it to rebuild state from the log`,
-        { cause: err, context: { path } },
-      );
-    }
+    return restorable<State>(bytes, partition, `checkpoint ${path}`, 'delete it', { path });
+  }
+}
+
+/**
+ * The checkpoint of `partition` in `bytes`, or SS_PROCESS_STATE saying what is wrong with it
+ * (`what` names where it came from, `fix` how to start over from the log instead).
+ */
+export function restorable<State>(bytes: Buffer, partition: number, what: string, fix: string, context: Record<string, unknown>): Checkpoint<State> {
+  try {
+    const cp = decodeCheckpoint<State>(bytes);
+    if (cp.version !== 1 || cp.partition !== partition || typeof cp.offset !== 'number') throw new Error('unexpected shape');
+    return cp;
+  } catch (err) {
+    throw new StockStreamError('SS_PROCESS_STATE', `${what}: is not a valid checkpoint (${(err as Error).message}); ${fix} to rebuild state from the log`, { cause: err, context });
   }
 }

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Log, LogRecord, ProducerRecord } from '../../log/log.js';
-import { StockStreamError } from '../../shared/errors.js';
-import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointStore } from './checkpoint-store.js';
+import { encodeCheckpoint, restorable, type Checkpoint, type CheckpointStore } from './checkpoint-store.js';
 
 export interface LogCheckpointStoreOptions {
   log: Log;
@@ -95,7 +94,9 @@ export class LogCheckpointStore implements CheckpointStore {
         if (entry === undefined) seen.set(id, (entry = { found: 0, chunks: Array.from({ length: parts }, () => undefined) }));
         if (entry.chunks.length !== parts || entry.chunks[part] !== undefined) continue;
         entry.chunks[part] = r.value;
-        if (++entry.found === parts) return this.#decode<State>(topic, partition, Buffer.concat(entry.chunks as Uint8Array[]));
+        if (++entry.found === parts) {
+          return restorable<State>(Buffer.concat(entry.chunks as Uint8Array[]), partition, `checkpoint of partition ${partition} in topic ${topic}`, 'delete the topic', { topic, partition });
+        }
       }
       end = from;
     }
@@ -115,17 +116,4 @@ export class LogCheckpointStore implements CheckpointStore {
     return out;
   }
 
-  #decode<State>(topic: string, partition: number, bytes: Buffer): Checkpoint<State> {
-    try {
-      const cp = decodeCheckpoint<State>(bytes);
-      if (cp.version !== 1 || cp.partition !== partition || typeof cp.offset !== 'number') throw new Error('unexpected shape');
-      return cp;
-    } catch (err) {
-      throw new StockStreamError(
-        'SS_PROCESS_STATE',
-        `checkpoint of partition ${partition} in topic ${topic}: is not a valid checkpoint (${(err as Error).message}); delete the topic to rebuild state from the log`,
-        { cause: err, context: { topic, partition } },
-      );
-    }
-  }
 }

@@ -3,9 +3,9 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PgGoldSync, type GoldSyncResult, type GoldTableSync } from '../../../src/lakehouse/export/pg-gold-sync.js';
 import { isStockStreamError } from '../../../src/shared/errors.js';
-import { mulberry32, testSeed } from '../../fixtures/random.js';
+import { testSeed } from '../../fixtures/random.js';
 import { serviceUnavailable } from '../../fixtures/services.js';
-import { INSTRUMENTS, openLake, referenceData, type LakeFixture } from '../models/lake-fixture.js';
+import { openLake, referenceData, sessionTrades, type LakeFixture } from '../models/lake-fixture.js';
 
 /**
  * The gold mirror against a real PostgreSQL (deploy/local/postgres.sh): a lake built by the
@@ -18,32 +18,8 @@ const missing = await serviceUnavailable('PostgreSQL', [new URL(PG_URL).host]);
 const DAY = 86_400_000;
 const FIRST_DAY = Date.parse('2025-02-03T00:00:00Z');
 
-/**
- * `days` trading days of trades for the fixture's four symbols: 10 per regular window at random
- * times, prices on a random walk; VND prices in whole 50s. In event-time order.
- */
 function trades(seed: number, days: number, idPrefix = 't'): Record<string, unknown>[] {
-  const rand = mulberry32(seed);
-  const ref = referenceData();
-  const out: Record<string, unknown>[] = [];
-  let id = 0;
-  for (const inst of INSTRUMENTS) {
-    const cal = ref.calendarOf(inst.exchange);
-    let price = inst.currency === 'VND' ? 27_000 : 100 + rand() * 200;
-    for (let d = 0, n = 0; n < days; d++) {
-      const day = cal.day(new Date(FIRST_DAY + d * DAY).toISOString().slice(0, 10));
-      if (day === null) continue;
-      n++;
-      for (const w of day.regular) {
-        for (let k = 0; k < 10; k++) {
-          price = Math.max(1, price * (1 + (rand() - 0.5) * 0.03));
-          const px = inst.currency === 'VND' ? Math.round(price / 50) * 50 : Math.round(price * 100) / 100;
-          out.push({ kind: 'trade', symbol: inst.symbol, ts: w.start + Math.floor(rand() * (w.end - w.start)), source: 'test', id: `${idPrefix}${id++}`, price: px, size: 1 + Math.floor(rand() * 500) });
-        }
-      }
-    }
-  }
-  return out.sort((a, b) => (a.ts as number) - (b.ts as number));
+  return sessionTrades(seed, { firstDay: FIRST_DAY, days, perWindow: 10, idPrefix });
 }
 
 interface TempDatabase {

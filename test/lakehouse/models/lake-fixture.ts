@@ -6,6 +6,7 @@ import type { ExchangeCode, Instrument, MarketCalendar } from '../../../src/doma
 import { BronzeWriter, LakeDatabase, ModelRunner, indicatorsModel, loadModelProject, type LakeReferenceData } from '../../../src/lakehouse/index.js';
 import { Journal } from '../../../src/log/index.js';
 import { DLQ_TOPIC, IngestWriter, TICKS_TOPIC } from '../../../src/sources/ingest/index.js';
+import { mulberry32 } from '../../fixtures/random.js';
 
 /** The project's shipped models: the tests run exactly what users run. */
 export const MODELS_DIR = resolve(import.meta.dirname, '../../../models');
@@ -77,4 +78,33 @@ export async function openLake(options: { now: number; calendar?: CalendarOption
       if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * `days` trading days from `firstDay` (epoch ms of a UTC midnight) of trades for the fixture's
+ * symbols: `perWindow` in each regular window at random times, prices on a random walk (VND in
+ * whole 50s), ids `<idPrefix><n>`. In event-time order.
+ */
+export function sessionTrades(seed: number, o: { firstDay: number; days: number; perWindow: number; idPrefix?: string }): Record<string, unknown>[] {
+  const rand = mulberry32(seed);
+  const ref = referenceData();
+  const out: Record<string, unknown>[] = [];
+  let id = 0;
+  for (const inst of INSTRUMENTS) {
+    const cal = ref.calendarOf(inst.exchange);
+    let price = inst.currency === 'VND' ? 27_000 : 100 + rand() * 200;
+    for (let d = 0, n = 0; n < o.days; d++) {
+      const day = cal.day(new Date(o.firstDay + d * 86_400_000).toISOString().slice(0, 10));
+      if (day === null) continue;
+      n++;
+      for (const w of day.regular) {
+        for (let k = 0; k < o.perWindow; k++) {
+          price = Math.max(1, price * (1 + (rand() - 0.5) * 0.03));
+          const px = inst.currency === 'VND' ? Math.round(price / 50) * 50 : Math.round(price * 100) / 100;
+          out.push({ kind: 'trade', symbol: inst.symbol, ts: w.start + Math.floor(rand() * (w.end - w.start)), source: 'test', id: `${o.idPrefix ?? 't'}${id++}`, price: px, size: 1 + Math.floor(rand() * 500) });
+        }
+      }
+    }
+  }
+  return out.sort((a, b) => (a.ts as number) - (b.ts as number));
 }
