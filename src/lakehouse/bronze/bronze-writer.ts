@@ -206,6 +206,8 @@ export class BronzeWriter {
   readonly #spare = new Map<string, ColumnBatch[]>();
   /** Buffered range per "topic/partition": first offset and next offset. */
   #ranges = new Map<string, { topic: string; partition: number; from: number; to: number }>();
+  /** Next offset this writer reads per "topic/partition" (known once a record of it was read). */
+  readonly #position = new Map<string, number>();
   #buffered = 0;
   #firstBufferedAt = 0;
   #running: Promise<void> | null = null;
@@ -325,6 +327,46 @@ export class BronzeWriter {
     return n;
   }
 
+  async #seek(topic: string, partition: number, offset: number): Promise<void> {
+    await this.#consumer.seek({ topic, partition }, { offset });
+    this.#position.set(`${topic}/${partition}`, offset);
+  }
+
+  /** Where each partition of the writer's topics ends now (the next offset to be written). */
+  async #endOffsets(): Promise<Map<string, number>> {
+    const ends = new Map<string, number>();
+    for (const info of await this.#o.log.topics()) {
+      if (!this.#o.tables.some((t) => t.topic === info.name)) continue;
+      for (const p of info.partitions) ends.set(`${info.name}/${p.partition}`, p.endOffset);
+    }
+    return ends;
+  }
+
+  /**
+   * Consumes up to `ends` (what the log held when a flush was requested). Draining "until a poll
+   * comes back empty" never ends while sources keep writing: a consumer that prefetches (Kafka)
+   * always has more.
+   */
+  async #drainTo(ends: ReadonlyMap<string, number>): Promise<void> {
+    await this.#recoverIfFailed();
+    // A partition not read from yet stands at the group's committed offset.
+    for (const key of ends.keys()) {
+      if (this.#position.has(key)) continue;
+      const at = key.lastIndexOf('/');
+      const committed = await this.#consumer.committed({ topic: key.slice(0, at), partition: Number(key.slice(at + 1)) });
+      if (committed !== null) this.#position.set(key, committed);
+    }
+    const behind = (): boolean => {
+      for (const [key, end] of ends) if ((this.#position.get(key) ?? 0) < end) return true;
+      return false;
+    };
+    while (behind()) {
+      const records = await this.#consumer.poll({ maxRecords: 10_000, timeoutMs: 200 });
+      if (records.length === 0) return;
+      this.#add(records);
+    }
+  }
+
   /** Writes the buffered rows to the lake and commits their offsets. Returns the files written. */
   async flush(): Promise<number> {
     const previous = this.#flushing;
@@ -363,9 +405,9 @@ export class BronzeWriter {
     if (failed === null) return;
     const since = [...this.#ranges.values()];
     this.#reset();
-    for (const r of since) await this.#consumer.seek({ topic: r.topic, partition: r.partition }, { offset: r.from });
+    for (const r of since) await this.#seek(r.topic, r.partition, r.from);
     const redone = await this.#recover();
-    if (!redone) for (const r of failed.ranges) await this.#consumer.seek({ topic: r.topic, partition: r.partition }, { offset: r.from });
+    if (!redone) for (const r of failed.ranges) await this.#seek(r.topic, r.partition, r.from);
     this.#failedIntent = null;
   }
 
@@ -394,7 +436,7 @@ export class BronzeWriter {
         if (waiters.length > 0) {
           this.#flushWaiters = [];
           await this.#inflight;
-          await this.drain();
+          await this.#drainTo(await this.#endOffsets());
           await this.flush();
           backoff = 0;
           failures = 0;
@@ -445,6 +487,7 @@ export class BronzeWriter {
       const accept = this.#o.accept;
       if (!accept || accept(r)) dest.table.addRow(r, dest.batch);
       const key = `${r.topic}/${r.partition}`;
+      this.#position.set(key, r.offset + 1);
       const range = this.#ranges.get(key);
       if (range === undefined) this.#ranges.set(key, { topic: r.topic, partition: r.partition, from: r.offset, to: r.offset + 1 });
       else range.to = r.offset + 1;
@@ -494,7 +537,7 @@ export class BronzeWriter {
     } finally {
       this.#release(parts);
     }
-    for (const r of intent.ranges) await this.#consumer.seek({ topic: r.topic, partition: r.partition }, { offset: r.to });
+    for (const r of intent.ranges) await this.#seek(r.topic, r.partition, r.to);
     return true;
   }
 
@@ -526,7 +569,7 @@ export class BronzeWriter {
       }
     }
     await this.#consumer.commit(offsets);
-    for (const o of offsets) await this.#consumer.seek(o, { offset: o.offset });
+    for (const o of offsets) await this.#seek(o.topic, o.partition, o.offset);
     this.#o.logger?.warn({ offsets }, 'bronze: the lake was restored from its object store; landing the log again from where its files end');
     await fs.rm(file, { force: true });
   }
