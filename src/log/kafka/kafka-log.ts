@@ -1,4 +1,4 @@
-import { Admin, Consumer, ProduceAcks, Producer, type Message, type MessagesStream } from '@platformatic/kafka';
+import { Admin, Consumer, ProduceAcks, Producer } from '@platformatic/kafka';
 import { StockStreamError } from '../../shared/errors.js';
 import type {
   AppendAck,
@@ -16,6 +16,8 @@ import type {
   TopicPartition,
 } from '../log.js';
 import { partitionForKey } from '../partitioner.js';
+import { FETCH_VERSION } from './fetch-request.js';
+import { Fetcher, partitionKey } from './fetcher.js';
 
 export interface KafkaLogOptions {
   /** Bootstrap brokers, `host:port`. */
@@ -29,7 +31,7 @@ export interface KafkaLogOptions {
   heartbeatIntervalMs?: number;
   /**
    * How long a fetch waits on the broker for new records (ms). Also bounds a `poll()` without a
-   * timeout, which waits for the fetch in flight (see KafkaLogConsumer.poll). Default 100.
+   * timeout, which waits for one fetch round (see KafkaLogConsumer.poll). Default 100.
    */
   fetchMaxWaitMs?: number;
   /**
@@ -38,10 +40,11 @@ export interface KafkaLogOptions {
    */
   topicPrefix?: string;
   /**
-   * Lets the client commit what it has fetched every this many ms. Never set it in a deployment:
-   * records fetched but not yet written would be committed, and lost by a crash. It exists, off
-   * by default and absent from the configuration, so a test can show that loss happens with it
-   * and not without (test/log/kafka-crash.test.ts).
+   * Commits what a consumer has handed out every this many ms (and on close), as a client's
+   * autocommit does. Never set it in a deployment: records polled but not yet written would be
+   * committed, and lost by a crash. It exists, off by default and absent from the configuration,
+   * so a test can show that loss happens with it and not without
+   * (test/integration/crash-before-write.test.ts).
    */
   autocommitIntervalMs?: number;
 }
@@ -77,11 +80,6 @@ const MAX_SEND_BYTES = 8 * 1024 * 1024;
  */
 const MAX_PARTITION_BYTES = 900 * 1024;
 const RECORD_OVERHEAD = 16;
-/**
- * Messages a consumer's stream buffers ahead. The client fetches again only while its buffer is
- * below this; its default (1,024) made every poll wait for a fresh fetch round trip.
- */
-const PREFETCH_MESSAGES = 50_000;
 
 /** Kafka's DescribeConfigs source for a value set on the topic itself. */
 const DYNAMIC_TOPIC_CONFIG = 1;
@@ -446,42 +444,74 @@ async function fetchRecords(reader: Consumer, tp: TopicPartition, offset: number
   return out;
 }
 
+/** A partition of the member's assignment, named both ways. */
+interface Owned {
+  readonly topic: string;
+  readonly logical: string;
+  readonly partition: number;
+  readonly key: string;
+}
+
+/** How long opening a consumer waits for its partitions' starting offsets. */
+const PLACE_TIMEOUT_MS = 30_000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
 /**
- * A consumer group member. Kafka's client streams records; the port polls, so records are pulled
- * from the stream (paused mode: it fetches ahead only up to its buffer) and handed out in batches.
- * Positions are kept here per partition (`#next`), so a record the stream delivers again after a
- * rebalance is dropped when this member already returned it, and `seek` restarts the stream at
- * exact offsets. Offsets are committed only by `commit()` (no autocommit outside that test).
+ * A consumer group member. @platformatic/kafka keeps the membership (join, heartbeats,
+ * rebalances, commits, offset look-ups); records are fetched by a Fetcher of ours (fetcher.ts:
+ * Fetch requests whose record batches stay raw until polled, record-batch.ts decodes them), so a
+ * record costs one object, its key string and a view of the fetched bytes.
  *
- * The client gives up on a broker that stays away (its stream fails after a few fetch retries;
- * a group it cannot rejoin raises 'error'): the member then resumes on its own, with backoff, from
- * the positions it handed out, so `poll` just waits out a broker restart instead of failing the
- * pipeline (or crashing the process on an unheard 'error').
+ * Positions are kept per partition by the Fetcher. On every assignment (the client's
+ * 'consumer:group:join') revoked partitions are forgotten at once, with what was fetched for
+ * them; then each owned partition starts at the later of where this member stands and the
+ * group's committed offset (a partition another member moved on while this one was away skips
+ * what that member did), else at the committed offset, else at the reset policy. Offsets are
+ * committed only by `commit()` (autocommit exists only for the test that shows why not).
+ *
+ * Fetch failures (a broker away) back off and resume inside the Fetcher. A group the client
+ * cannot rejoin raises 'error': the member then joins again on its own, with backoff, so `poll`
+ * just waits out a broker restart instead of failing the pipeline (or crashing the process on
+ * an unheard 'error').
  */
 class KafkaLogConsumer implements LogConsumer {
   readonly group: string;
   readonly #o: Resolved;
   readonly #options: ConsumerOptions;
   readonly #consumer: Consumer;
+  readonly #fetcher: Fetcher;
   readonly #onClose: () => void;
-  #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>;
-  /** Next offset to hand out per "topic/partition"; absent until known. */
-  #next = new Map<string, number>();
-  #pending: LogRecord[] = [];
+  /** Group joins seen; placing the partitions of an older one gives way to the newer. */
+  #joins = 0;
+  /** The placement of the partitions of the latest join (and every one before it). */
+  #placing: Promise<void> = Promise.resolve();
   #closed = false;
   #recovering: Promise<void> | null = null;
-  /** The last failure the member is recovering from, or null when healthy. */
+  /** The last group-level failure the member is recovering from, or null. */
   #failure: unknown = null;
+  #autocommitTimer: NodeJS.Timeout | null = null;
+  #autocommitting = false;
+  /** Positions the autocommit timer last committed, by partition key. */
+  readonly #autocommitted = new Map<string, number>();
 
-  private constructor(o: Resolved, options: ConsumerOptions, consumer: Consumer, stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>, onClose: () => void) {
+  private constructor(o: Resolved, options: ConsumerOptions, consumer: Consumer, onClose: () => void) {
     this.#o = o;
     this.#options = options;
     this.group = options.group;
     this.#consumer = consumer;
-    this.#stream = this.#watch(stream);
     this.#onClose = onClose;
-    consumer.on('consumer:group:join', () => this.#rejoined());
+    this.#fetcher = new Fetcher({
+      clientId: `${o.clientId}-${options.group}-fetch`,
+      consumer,
+      maxWaitMs: o.fetchMaxWaitMs,
+      resetOffset: (tp) => this.#resolve(tp, options.reset ?? 'earliest'),
+    });
+    consumer.on('consumer:group:join', () => this.#joined());
     consumer.on('error', (err: unknown) => this.#failed(err));
+    if (o.autocommitIntervalMs > 0) this.#autocommitTimer = setInterval(() => void this.#autocommit(), o.autocommitIntervalMs);
   }
 
   static async open(o: Resolved, options: ConsumerOptions, onClose: () => void): Promise<KafkaLogConsumer> {
@@ -495,81 +525,73 @@ class KafkaLogConsumer implements LogConsumer {
       retries: 5,
       retryDelay: 250,
     });
+    const c = new KafkaLogConsumer(o, options, consumer, onClose);
     try {
-      const stream = await consumer.consume({
-        topics: options.topics.map((t) => o.topicPrefix + t),
-        mode: 'committed',
-        fallbackMode: options.reset ?? 'earliest',
-        autocommit: o.autocommitIntervalMs > 0 ? o.autocommitIntervalMs : false,
-        highWaterMark: PREFETCH_MESSAGES,
-        maxWaitTime: o.fetchMaxWaitMs,
-      });
-      return new KafkaLogConsumer(o, options, consumer, stream, onClose);
+      const fetch = (await consumer.listApis()).find((a) => a.apiKey === 1);
+      if (fetch === undefined || fetch.minVersion > FETCH_VERSION || fetch.maxVersion < FETCH_VERSION) {
+        throw new Error(`the broker serves Fetch versions ${fetch === undefined ? 'none' : `${fetch.minVersion}-${fetch.maxVersion}`}, and this consumer speaks version ${FETCH_VERSION}`);
+      }
+      consumer.topics.trackAll(...options.topics.map((t) => o.topicPrefix + t));
+      // Emits 'consumer:group:join' before it resolves: the placement is under way by then.
+      await consumer.joinGroup({});
+      // Placing retries while the cluster is away; opening does not wait forever for it.
+      let timer: NodeJS.Timeout | undefined;
+      const placed = await Promise.race([c.#placing.then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), PLACE_TIMEOUT_MS)))]);
+      clearTimeout(timer);
+      if (!placed) throw new Error(`the group's committed offsets could not be read within ${PLACE_TIMEOUT_MS} ms (${String(c.#failure)})`);
+      return c;
     } catch (err) {
-      await Promise.resolve(consumer.close(true)).catch(() => undefined);
+      await c.#shut();
       throw kafkaError(`join consumer group ${options.group}`, err);
     }
   }
 
   assignment(): readonly TopicPartition[] {
-    const out: TopicPartition[] = [];
-    const cut = this.#o.topicPrefix.length;
-    for (const a of this.#consumer.assignments ?? []) for (const partition of a.partitions) out.push({ topic: a.topic.slice(cut), partition });
-    return out.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+    return this.#owned()
+      .map((o) => ({ topic: o.logical, partition: o.partition }))
+      .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
   }
 
   /**
    * Records ready now, up to `maxRecords`. With a timeout, waits up to it for the first record;
-   * without one, waits only for the fetch in flight (at most `fetchMaxWaitMs` on the broker), so
-   * "what the log holds now" means what one fetch round brings, as close as Kafka gets to it.
+   * without one, waits for one fetch sent after the call to come back (a fetch waits at most
+   * `fetchMaxWaitMs` on the broker, and one may be in flight before it), so "what the log holds
+   * now" means what one fetch round brings, as close as Kafka gets to it.
    */
   async poll(options: PollOptions = {}): Promise<LogRecord[]> {
     this.#check();
     const max = options.maxRecords ?? 10_000;
-    const out = this.#take(max);
-    if (out.length > 0 || max <= 0) return out;
-    const stream = this.#stream;
+    if (max <= 0) return [];
+    const out = this.#fetcher.take(max);
+    if (out.length > 0) return out;
     const timeoutMs = options.timeoutMs ?? 0;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        stream.off('readable', done);
-        stream.off('fetch', onFetch);
-        stream.off('close', done);
-        resolve();
-      };
-      const onFetch = (): void => {
-        // A fetch's records are pushed right after its 'fetch' event: look once they are in.
-        if (timeoutMs === 0) setImmediate(done);
-      };
-      const timer = setTimeout(done, timeoutMs === 0 ? 4 * this.#o.fetchMaxWaitMs + 1000 : timeoutMs);
-      stream.on('readable', done);
-      stream.on('fetch', onFetch);
-      stream.on('close', done);
-    });
-    this.#check();
-    return this.#take(max);
+    if (timeoutMs <= 0) {
+      await this.#fetcher.wait(4 * this.#o.fetchMaxWaitMs + 1000, true);
+      this.#check();
+      return this.#fetcher.take(max);
+    }
+    for (const deadline = Date.now() + timeoutMs; ; ) {
+      const left = deadline - Date.now();
+      if (left <= 0) return [];
+      await this.#fetcher.wait(left, false);
+      this.#check();
+      const got = this.#fetcher.take(max);
+      if (got.length > 0) return got;
+    }
   }
 
   async seek(tp: TopicPartition, position: SeekPosition): Promise<void> {
     this.#check();
-    const key = `${tp.topic}/${tp.partition}`;
+    const key = partitionKey(tp.topic, tp.partition);
     let offset: number;
     try {
       offset = await this.#resolve(tp, position);
     } catch (err) {
       throw kafkaError(`seek ${key}`, err);
     }
-    // Every owned partition restarts where this member stands; the sought one at `offset`.
-    const offsets = [];
-    for (const a of this.assignment()) {
-      const k = `${a.topic}/${a.partition}`;
-      const at = k === key ? offset : (this.#next.get(k) ?? (await this.#startOf(a)));
-      offsets.push({ topic: this.#o.topicPrefix + a.topic, partition: a.partition, offset: BigInt(at) });
-      this.#next.set(k, at);
-    }
-    this.#pending = this.#pending.filter((r) => `${r.topic}/${r.partition}` !== key);
-    await this.#swapStream({ mode: 'manual', offsets });
+    // A partition just assigned is placed first, so the seek is what stands.
+    await this.#placing;
+    this.#fetcher.seek(key, offset);
   }
 
   async commit(offsets: readonly CommitOffset[]): Promise<void> {
@@ -598,7 +620,20 @@ class KafkaLogConsumer implements LogConsumer {
     if (this.#closed) return;
     this.#closed = true;
     this.#onClose();
-    await this.#stream.close().catch(() => undefined);
+    // As the client's autocommit did: what was handed out is committed on the way out.
+    if (this.#autocommitTimer !== null) await this.#autocommit(true);
+    await this.#shut();
+  }
+
+  /** Why the member is not fetching now (a broker away), or null. */
+  get failure(): unknown {
+    return this.#failure ?? this.#fetcher.failure;
+  }
+
+  async #shut(): Promise<void> {
+    this.#closed = true;
+    if (this.#autocommitTimer !== null) clearInterval(this.#autocommitTimer);
+    await this.#fetcher.close();
     // Leaving the group hands its partitions over at once instead of after the session timeout.
     await Promise.resolve(this.#consumer.close(true)).catch(() => undefined);
   }
@@ -607,55 +642,88 @@ class KafkaLogConsumer implements LogConsumer {
     if (this.#closed) throw closedError('consumer');
   }
 
-  /** Up to `max` records, dropping any this member has already returned (redelivered after a rebalance). */
-  #take(max: number): LogRecord[] {
-    const out: LogRecord[] = [];
-    const owned = new Set(this.assignment().map((a) => `${a.topic}/${a.partition}`));
-    const accept = (r: LogRecord): void => {
-      const key = `${r.topic}/${r.partition}`;
-      if (!owned.has(key)) return;
-      const next = this.#next.get(key);
-      if (next !== undefined && r.offset < next) return;
-      this.#next.set(key, r.offset + 1);
-      out.push(r);
-    };
-    while (out.length < max && this.#pending.length > 0) accept(this.#pending.shift() as LogRecord);
-    while (out.length < max) {
-      const m = this.#stream.read() as Message<Buffer, Buffer, Buffer, Buffer> | null;
-      if (m === null) break;
-      accept(toRecord(m, this.#o.topicPrefix.length));
+  #owned(): Owned[] {
+    const out: Owned[] = [];
+    const cut = this.#o.topicPrefix.length;
+    for (const a of this.#consumer.assignments ?? []) {
+      const logical = a.topic.slice(cut);
+      for (const partition of a.partitions) out.push({ topic: a.topic, logical, partition, key: partitionKey(logical, partition) });
     }
     return out;
   }
 
-  /** After a rebalance: partitions this member no longer owns are forgotten; the stream resumes from committed offsets. */
-  #rejoined(): void {
-    const owned = new Set(this.assignment().map((a) => `${a.topic}/${a.partition}`));
-    for (const k of [...this.#next.keys()]) if (!owned.has(k)) this.#next.delete(k);
-    this.#pending = this.#pending.filter((r) => owned.has(`${r.topic}/${r.partition}`));
+  /** A new assignment: revoked partitions go now; owned ones are placed once their offsets are known. */
+  #joined(): void {
+    if (this.#closed) return;
+    const joined = ++this.#joins;
+    this.#fetcher.retain(new Set(this.#owned().map((o) => o.key)));
+    this.#placing = this.#placing.then(() => this.#place(joined));
   }
 
-  async #swapStream(start: { mode: 'manual'; offsets: { topic: string; partition: number; offset: bigint }[] }): Promise<void> {
-    // The new stream subscribes before the old one closes, so the topics stay subscribed and the
-    // group is not rejoined (a rejoin would rebalance every member).
-    const next = await this.#consumer.consume({ topics: this.#options.topics.map((t) => this.#o.topicPrefix + t), mode: start.mode, offsets: start.offsets, autocommit: this.#o.autocommitIntervalMs > 0 ? this.#o.autocommitIntervalMs : false, highWaterMark: PREFETCH_MESSAGES, maxWaitTime: this.#o.fetchMaxWaitMs });
-    const old = this.#stream;
-    this.#stream = this.#watch(next);
-    await old.close().catch(() => undefined);
+  async #place(joined: number): Promise<void> {
+    for (let attempt = 0; !this.#closed && joined === this.#joins; attempt++) {
+      try {
+        const owned = this.#owned();
+        const committed = await this.#committedOf(owned);
+        // Partitions new here with nothing committed start at the reset policy.
+        const fresh = owned.filter((o, i) => committed[i] === null && this.#fetcher.position(o.key) === undefined);
+        const reset = await this.#resetOf(fresh);
+        if (this.#closed || joined !== this.#joins) return;
+        // Positions are read now, not before the awaits: polls went on meanwhile.
+        this.#fetcher.assign(
+          owned.map((o, i) => {
+            const at = this.#fetcher.position(o.key);
+            const c = committed[i] ?? null;
+            const offset = at !== undefined ? Math.max(at, c ?? at) : (c ?? reset.get(o.key) ?? 0);
+            return { topic: o.topic, logical: o.logical, partition: o.partition, offset };
+          }),
+        );
+        this.#failure = null;
+        return;
+      } catch (err) {
+        this.#failure = err;
+        await sleep(Math.min(5_000, 250 * 2 ** attempt));
+      }
+    }
   }
 
-  /** Paused mode (see `paused`) plus recovery when the stream fails. */
-  #watch(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>): MessagesStream<Buffer, Buffer, Buffer, Buffer> {
-    stream.on('error', (err: unknown) => {
-      // A stream closed on purpose (swapped, or the consumer closing) may still report.
-      if (stream === this.#stream) this.#failed(err);
+  /** The group's committed offsets of `owned`, in order (null: none). */
+  async #committedOf(owned: readonly Owned[]): Promise<(number | null)[]> {
+    if (owned.length === 0) return [];
+    const byTopic = new Map<string, number[]>();
+    for (const o of owned) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o.partition]);
+    const r = await this.#consumer.listCommittedOffsets({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+    return owned.map((o) => {
+      const c = r.get(o.topic)?.[o.partition];
+      return c === undefined || c < 0n ? null : Number(c);
     });
-    return paused(stream);
   }
 
-  /** Why the member is not fetching now (a broker away), or null. */
-  get failure(): unknown {
-    return this.#failure;
+  /** Where the reset policy puts each of `owned`, by key. */
+  async #resetOf(owned: readonly Owned[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (owned.length === 0) return out;
+    const partitions: Record<string, number[]> = {};
+    for (const o of owned) (partitions[o.topic] ??= []).push(o.partition);
+    const r = await this.#consumer.listOffsets({ topics: Object.keys(partitions), partitions, timestamp: (this.#options.reset ?? 'earliest') === 'earliest' ? EARLIEST : LATEST });
+    for (const o of owned) out.set(o.key, Number(r.get(o.topic)?.[o.partition] ?? 0));
+    return out;
+  }
+
+  /** Commits what was handed out (autocommitIntervalMs: only for the test that shows the loss). */
+  async #autocommit(last = false): Promise<void> {
+    if (this.#autocommitting || (this.#closed && !last)) return;
+    const offsets = this.#fetcher.positions().filter((p) => this.#autocommitted.get(partitionKey(p.logical, p.partition)) !== p.next);
+    if (offsets.length === 0) return;
+    this.#autocommitting = true;
+    try {
+      await this.#consumer.commit({ offsets: offsets.map((p) => ({ topic: this.#o.topicPrefix + p.logical, partition: p.partition, offset: BigInt(p.next), leaderEpoch: -1 })) });
+      for (const p of offsets) this.#autocommitted.set(partitionKey(p.logical, p.partition), p.next);
+    } catch {
+      // The next tick tries again.
+    } finally {
+      this.#autocommitting = false;
+    }
   }
 
   #failed(err: unknown): void {
@@ -667,31 +735,19 @@ class KafkaLogConsumer implements LogConsumer {
     });
   }
 
-  /** Restarts the stream where this member stands, backing off up to 5 s while the cluster is away. */
+  /** Joins the group again, backing off up to 5 s while the cluster is away; the join places the partitions. */
   async #recover(): Promise<void> {
     for (let attempt = 0; !this.#closed; attempt++) {
-      await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
+      await sleep(Math.min(5_000, 250 * 2 ** attempt));
       if (this.#closed) return;
       try {
-        const offsets = [];
-        for (const a of this.assignment()) {
-          const at = this.#next.get(`${a.topic}/${a.partition}`) ?? (await this.#startOf(a));
-          offsets.push({ topic: this.#o.topicPrefix + a.topic, partition: a.partition, offset: BigInt(at) });
-        }
-        await this.#swapStream({ mode: 'manual', offsets });
+        await this.#consumer.joinGroup({});
         this.#failure = null;
         return;
       } catch (err) {
         this.#failure = err;
       }
     }
-  }
-
-  /** Where a partition with no position here starts: its committed offset, else the reset policy. */
-  async #startOf(tp: TopicPartition): Promise<number> {
-    const committed = await this.committed(tp);
-    if (committed !== null) return committed;
-    return this.#resolve(tp, this.#options.reset ?? 'earliest');
   }
 
   async #resolve(logical: TopicPartition, position: SeekPosition): Promise<number> {
@@ -708,27 +764,4 @@ class KafkaLogConsumer implements LogConsumer {
     if (found === undefined || found < 0n) return this.#resolve(logical, 'latest');
     return Number(found);
   }
-}
-
-/**
- * Puts the stream in paused mode with a standing 'readable' listener: it then fetches ahead up to
- * its buffer on its own. (A stream nobody listens to yet fetches nothing: @platformatic/kafka
- * waits for a reader before its first fetch.)
- */
-function paused<T extends MessagesStream<Buffer, Buffer, Buffer, Buffer>>(stream: T): T {
-  stream.on('readable', () => undefined);
-  return stream;
-}
-
-function toRecord(m: Message<Buffer, Buffer, Buffer, Buffer>, prefixLength: number): LogRecord {
-  const v = m.value;
-  return {
-    topic: prefixLength === 0 ? m.topic : m.topic.slice(prefixLength),
-    partition: m.partition,
-    offset: Number(m.offset),
-    key: m.key ? m.key.toString('utf8') : '',
-    value: v ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : new Uint8Array(0),
-    timestamp: Number(m.timestamp),
-    headers: headersOf(m.headers),
-  };
 }
