@@ -288,7 +288,7 @@ export class BronzeWriter {
     await this.#running;
     this.#running = null;
     try {
-      await this.drain();
+      await this.#drainTo(await this.#endOffsets());
       await this.flush();
     } finally {
       this.#closed = true;
@@ -307,7 +307,7 @@ export class BronzeWriter {
     // Stopping lands everything anyway; a second flush beside stop()'s would stage the same rows twice.
     if (this.#closed || this.#stopping) return;
     if (this.#running === null) {
-      await this.drain();
+      await this.#drainTo(await this.#endOffsets());
       await this.flush();
       return;
     }

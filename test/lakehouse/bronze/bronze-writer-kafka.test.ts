@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 describe.skipIf(missing !== null)(`BronzeWriter on Kafka${missing === null ? '' : ` (${missing})`}`, () => {
-  it('a requested flush returns under a steady feed and lands everything written before the request', async () => {
+  it('a requested flush and a stop return under a steady feed, landing everything written before them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ss-bronze-kafka-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const log = await KafkaLog.open({ brokers, clientId: 'bronze-kafka-test', topicPrefix: `bk${Date.now().toString(36)}.` });
@@ -39,16 +39,17 @@ describe.skipIf(missing !== null)(`BronzeWriter on Kafka${missing === null ? '' 
       }
     })();
     const files: LakeFile[] = [];
-    const writer = await BronzeWriter.open({ log, lakeDir: join(dir, 'lake'), flushIntervalMs: 60_000, onCommit: (f) => void files.push(...f) });
+    const writer = await BronzeWriter.open({ log, lakeDir: join(dir, 'lake'), flushIntervalMs: 60_000, onCommit: async (f) => void files.push(...f) });
     writer.start();
     await new Promise((r) => setTimeout(r, 1_500));
     const before = n;
     const asked = Date.now();
     await Promise.race([writer.requestFlush(), new Promise((_, reject) => setTimeout(() => reject(new Error('requestFlush did not return within 20 s under a steady feed')), 20_000))]);
     const tookMs = Date.now() - asked;
+    // Stopping (a lake instance shutting down while the ingest instances go on) must end too.
+    await Promise.race([writer.stop(), new Promise((_, reject) => setTimeout(() => reject(new Error('stop did not return within 20 s under a steady feed')), 20_000))]);
     feeding = false;
     await feed;
-    await writer.stop();
     const landed = files.filter((f) => f.topic === TICKS_TOPIC).reduce((s, f) => s + f.rows, 0);
     expect(tookMs, 'the flush returned promptly').toBeLessThan(20_000);
     expect(landed, `every tick written before the request (${before}) is landed by it`).toBeGreaterThanOrEqual(before);
