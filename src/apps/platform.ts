@@ -24,7 +24,7 @@ import { FileCheckpointStore, LogCheckpointStore, PartitionRunner } from '../pro
 import type { Config } from '../shared/config/index.js';
 import { Metrics } from '../shared/metrics.js';
 import type { Logger } from '../shared/logger.js';
-import { BronzeWriter, Lakehouse, PgGoldSync, createObjectStore } from '../lakehouse/index.js';
+import { BronzeWriter, Lakehouse, PgGoldSync, createObjectStore, type LakeMirror } from '../lakehouse/index.js';
 import { lakeApiOf } from './lake-client.js';
 import { StockStreamError } from '../shared/errors.js';
 import { DLQ_TOPIC, IngestWriter, TICKS_TOPIC } from '../sources/ingest/index.js';
@@ -447,6 +447,7 @@ export class Platform {
       ...(this.pgWriter === null ? {} : { warehouse: this.#warehouseHealth(this.pgWriter) }),
       ...(this.bronze === null ? {} : { lake: this.#lakeHealth(this.bronze, now) }),
       ...(this.lakehouse === null ? {} : { jobs: this.#jobsHealth(this.lakehouse) }),
+      ...(this.lakehouse?.mirror ? { storage: this.#storageHealth(this.lakehouse.mirror.stats()) } : {}),
     };
     const statuses = Object.values(components).map((x) => x.status);
     const status = statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'ok';
@@ -457,6 +458,20 @@ export class Platform {
   #redisHealth(fanout: RedisFanout): { status: 'ok' | 'degraded'; detail?: string } & Record<string, unknown> {
     const s = fanout.stats();
     return { status: s.connection === 'ready' ? 'ok' : 'degraded', ...(s.connection === 'ready' ? {} : { detail: `redis connection ${s.connection}` }), ...s };
+  }
+
+  /** Degraded while uploads to the object store fail or fall a minute behind (the local lake keeps everything). */
+  #storageHealth(s: ReturnType<LakeMirror['stats']>): { status: 'ok' | 'degraded'; detail?: string; lagMs: number } & Record<string, unknown> {
+    const behind = s.lagMs > 60_000;
+    return {
+      status: s.lastError !== null || behind ? 'degraded' : 'ok',
+      ...(s.lastError !== null ? { detail: `${s.location}: ${s.lastError}` } : behind ? { detail: `${s.location}: ${s.pendingFiles} files not uploaded yet` } : {}),
+      lagMs: s.lagMs,
+      location: s.location,
+      pendingFiles: s.pendingFiles,
+      uploadedFiles: s.uploadedFiles,
+      failures: s.failures,
+    };
   }
 
   /** Degraded while the PostgreSQL writer is retrying (the log keeps its input meanwhile). */
