@@ -42,7 +42,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       .send(
         errorBody(
           'SS_API_NOT_FOUND',
-          `route: no ${request.method} ${path.length > 100 ? `${path.slice(0, 100)}…` : path}; routes are GET /api/health, /api/symbols, /api/candles, /api/indicators, /api/kpis, /api/jobs, /api/jobs/runs, /metrics, /, POST /api/sql, /api/jobs/<job>/run, /api/models/run, /api/models/test and WebSocket /api/stream`,
+          deps.lake === undefined
+            ? `route: no ${request.method} ${path.length > 100 ? `${path.slice(0, 100)}…` : path}; routes are GET /api/health, /api/symbols, /api/candles, /api/indicators, /api/kpis, /metrics, / and WebSocket /api/stream; SQL, jobs and models are served where the lake runs (up --role all, or the lake instance)`
+            : `route: no ${request.method} ${path.length > 100 ? `${path.slice(0, 100)}…` : path}; routes are GET /api/health, /api/symbols, /api/candles, /api/indicators, /api/kpis, /api/jobs, /api/jobs/runs, /metrics, /, POST /api/sql, /api/jobs/<job>/run, /api/models/run, /api/models/test and WebSocket /api/stream`,
         ),
       );
   });

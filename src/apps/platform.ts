@@ -222,7 +222,13 @@ export class Platform {
       o.serve === false
         ? null
         : !runs(this.role, 'serve')
-          ? buildOpsApi({ role: this.role, health: () => this.health(), metrics: () => this.metrics.text(), metricsContentType: this.metrics.contentType })
+          ? buildOpsApi({
+              role: this.role,
+              health: () => this.health(),
+              metrics: () => this.metrics.text(),
+              metricsContentType: this.metrics.contentType,
+              ...(this.role === 'lake' && c.lake.enabled ? { lake: this.#lakeApi() } : {}),
+            })
           : buildApi({
             store: this.store,
             health: () => this.health(),
@@ -230,7 +236,8 @@ export class Platform {
             metricsContentType: this.metrics.contentType,
             indicatorFallback: indicatorSeries,
             validateIndicatorSpec: (spec: string) => void parseIndicatorSpec(spec),
-            ...(c.lake.enabled ? { lake: this.#lakeApi() } : {}),
+            // A serve instance of a split deployment has no lake database: SQL and jobs are on the lake instance.
+            ...(c.lake.enabled && this.role === 'all' ? { lake: this.#lakeApi() } : {}),
             ...(c.lake.enabled || c.warehouse.kind === 'postgres' ? { candleHistory: (symbol: string, interval: Interval, q: RangeQuery) => this.#history(symbol, interval, q) } : {}),
             stream: {
               maxPerSecondPerSymbol: c.stream.maxPerSecondPerSymbol,
