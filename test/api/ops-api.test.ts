@@ -4,7 +4,7 @@ import { buildOpsApi } from '../../src/api/index.js';
 describe('the HTTP face of ingest, process and lake instances', () => {
   it('answers health (503 when down) and metrics, and says where the rest of the API is', async () => {
     let status: 'ok' | 'down' = 'ok';
-    const app = buildOpsApi({ role: 'process', health: () => ({ status, components: {} }), metrics: () => 'stockstream_up 1\n', metricsContentType: 'text/plain; version=0.0.4' });
+    const app = buildOpsApi({ role: 'process', health: () => ({ status, components: {} }), metrics: async () => 'stockstream_up 1\n', metricsContentType: 'text/plain; version=0.0.4' });
     try {
       expect((await app.inject({ url: '/api/health' })).statusCode, 'healthy: 200').toBe(200);
       status = 'down';
