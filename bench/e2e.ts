@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Platform } from '../src/apps/platform.js';
 import { loadConfig } from '../src/shared/config/index.js';
 import { createLogger } from '../src/shared/logger.js';
-import { tickMessages } from './fixtures.js';
+import { ingestAll, tickMessages } from './fixtures.js';
 
 /** Event-time rate of the benchmark feed, ticks per second. */
 export const FEED_RATE = 200_000;
@@ -52,13 +52,7 @@ async function pipelineRate(messages: readonly string[], batchSize: number, proc
     if (!process) await platform.runner.stop();
     try {
       const t0 = performance.now();
-      // Keep a few batches in flight, as a feed handler pipelines its acks.
-      const inflight: Promise<unknown>[] = [];
-      for (let i = 0; i < messages.length; i += batchSize) {
-        inflight.push(platform.ingest.write(messages.slice(i, i + batchSize)));
-        if (inflight.length >= 4) await inflight.shift();
-      }
-      await Promise.all(inflight);
+      await ingestAll(platform.ingest, messages, batchSize);
       if (process) await platform.runner.waitFor(await platform.ticksEnd(), 1);
       const seconds = (performance.now() - t0) / 1000;
       const s = platform.ingest.stats();

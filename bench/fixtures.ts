@@ -38,3 +38,13 @@ export function tickMessages(count: number, options: { symbols?: number; startTs
   }
   return out;
 }
+
+/** Writes `messages` through ingest in batches, keeping 4 in flight as a feed handler pipelines its acks. */
+export async function ingestAll(ingest: { write(batch: readonly string[]): Promise<unknown> }, messages: readonly string[], batchSize: number): Promise<void> {
+  const inflight: Promise<unknown>[] = [];
+  for (let i = 0; i < messages.length; i += batchSize) {
+    inflight.push(ingest.write(messages.slice(i, i + batchSize)));
+    if (inflight.length >= 4) await inflight.shift();
+  }
+  await Promise.all(inflight);
+}

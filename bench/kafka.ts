@@ -17,7 +17,7 @@ import { Platform } from '../src/apps/platform.js';
 import { loadConfig } from '../src/shared/config/index.js';
 import { createLogger } from '../src/shared/logger.js';
 import { FEED_RATE } from './e2e.js';
-import { tickMessages } from './fixtures.js';
+import { ingestAll, tickMessages } from './fixtures.js';
 
 export interface KafkaBenchResult {
   ticks: number;
@@ -137,12 +137,7 @@ async function oursRate(brokers: string[], messages: readonly string[], batchSiz
     const platform = await Platform.start({ config, logger: createLogger('silent'), serve: false, acceptHistory: true });
     try {
       const t0 = performance.now();
-      const inflight: Promise<unknown>[] = [];
-      for (let i = 0; i < messages.length; i += batchSize) {
-        inflight.push(platform.ingest.write(messages.slice(i, i + batchSize)));
-        if (inflight.length >= 4) await inflight.shift();
-      }
-      await Promise.all(inflight);
+      await ingestAll(platform.ingest, messages, batchSize);
       await platform.runner.waitFor(await platform.ticksEnd(), 1);
       const seconds = (performance.now() - t0) / 1000;
       const s = platform.ingest.stats();

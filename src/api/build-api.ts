@@ -1,7 +1,7 @@
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ApiDeps } from './api-deps.js';
-import { errorBody, sendError } from './error-reply.js';
+import { useErrorReplies } from './error-reply.js';
 import { KPI_PAGE_HTML } from './page/kpi-page.js';
 import { registerCandlesRoute } from './routes/candles-route.js';
 import { registerHealthRoute } from './routes/health-route.js';
@@ -34,20 +34,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   const hub = new StreamHub(deps.store, deps.stream);
   hubs.set(app, hub);
 
-  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? request.url;
-    void reply
-      .code(404)
-      .send(
-        errorBody(
-          'SS_API_NOT_FOUND',
-          deps.lake === undefined
-            ? `route: no ${request.method} ${path.length > 100 ? `${path.slice(0, 100)}…` : path}; routes are GET /api/health, /api/symbols, /api/candles, /api/indicators, /api/kpis, /metrics, / and WebSocket /api/stream; SQL, jobs and models are served where the lake runs (up --role all, or the lake instance)`
-            : `route: no ${request.method} ${path.length > 100 ? `${path.slice(0, 100)}…` : path}; routes are GET /api/health, /api/symbols, /api/candles, /api/indicators, /api/kpis, /api/jobs, /api/jobs/runs, /metrics, /, POST /api/sql, /api/jobs/<job>/run, /api/models/run, /api/models/test and WebSocket /api/stream`,
-        ),
-      );
-  });
+  useErrorReplies(app, (method, path) =>
+    deps.lake === undefined
+      ? `route: no ${method} ${path}; routes are GET /api/health, /api/symbols, /api/candles, /api/indicators, /api/kpis, /metrics, / and WebSocket /api/stream; SQL, jobs and models are served where the lake runs (up --role all, or the lake instance)`
+      : `route: no ${method} ${path}; routes are GET /api/health, /api/symbols, /api/candles, /api/indicators, /api/kpis, /api/jobs, /api/jobs/runs, /metrics, /, POST /api/sql, /api/jobs/<job>/run, /api/models/run, /api/models/test and WebSocket /api/stream`,
+  );
   app.addHook('onClose', async () => hub.close());
 
   void app.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } });

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ApiDeps } from './api-deps.js';
-import { errorBody, sendError } from './error-reply.js';
+import { useErrorReplies } from './error-reply.js';
 import { registerHealthRoute } from './routes/health-route.js';
 import { registerMetricsRoute } from './routes/metrics-route.js';
 import { registerLakeRoutes, type LakeApi } from './routes/lake-routes.js';
@@ -18,18 +18,11 @@ export type OpsApiDeps = Pick<ApiDeps, 'health' | 'metrics' | 'metricsContentTyp
  */
 export function buildOpsApi(deps: OpsApiDeps): FastifyInstance {
   const app = Fastify({ logger: false }) as unknown as FastifyInstance;
-  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? request.url;
-    void reply
-      .code(404)
-      .send(
-        errorBody(
-          'SS_API_NOT_FOUND',
-          `route: no ${request.method} ${path.slice(0, 100)} on a ${deps.role} instance, which serves only GET /api/health and /metrics${deps.lake === undefined ? '' : ', POST /api/sql, GET /api/jobs, /api/jobs/runs, POST /api/jobs/<job>/run, /api/models/run and /api/models/test'}; the API and dashboard are on the serve instances (up --role serve)`,
-        ),
-      );
-  });
+  useErrorReplies(
+    app,
+    (method, path) =>
+      `route: no ${method} ${path} on a ${deps.role} instance, which serves only GET /api/health and /metrics${deps.lake === undefined ? '' : ', POST /api/sql, GET /api/jobs, /api/jobs/runs, POST /api/jobs/<job>/run, /api/models/run and /api/models/test'}; the API and dashboard are on the serve instances (up --role serve)`,
+  );
   registerHealthRoute(app, deps);
   registerMetricsRoute(app, deps);
   if (deps.lake !== undefined) registerLakeRoutes(app, deps.lake);

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isStockStreamError, type ErrorCode } from '../shared/errors.js';
 
 /** The body of every HTTP error (ARCHITECTURE.md §5). */
@@ -41,4 +41,17 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
   void reply
     .code(500)
     .send(errorBody('SS_INTERNAL', `internal error while serving ${request.method} ${request.routeOptions.url ?? 'this route'}; the server log has the details under request id ${request.id}`));
+}
+
+/**
+ * Errors as `{"error": {"code", "message"}}` and a 404 that names the method and path (cut at 100
+ * characters) and says what the app does serve (`routes`, given the printed path).
+ */
+export function useErrorReplies(app: FastifyInstance, routes: (method: string, path: string) => string): void {
+  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+  app.setNotFoundHandler((request, reply) => {
+    const full = request.url.split('?')[0] ?? request.url;
+    const path = full.length > 100 ? `${full.slice(0, 100)}…` : full;
+    void reply.code(404).send(errorBody('SS_API_NOT_FOUND', routes(request.method, path)));
+  });
 }

@@ -92,7 +92,7 @@ function closedError(what: string): StockStreamError {
 }
 
 function kafkaError(what: string, err: unknown): StockStreamError {
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = (err instanceof Error ? err.message : String(err)).replace(/\.+$/, '');
   return new StockStreamError('SS_LOG_IO', `Expected to ${what} on Kafka, but it failed: ${reason}. Check that the brokers in log.kafka.brokers are reachable.`, { cause: err });
 }
 
