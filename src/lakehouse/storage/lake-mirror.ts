@@ -427,13 +427,12 @@ export class LakeMirror {
         bytes += r.size;
       });
     } catch (err) {
-      // Roll back: delete what may have gone up under keys that are not live, close the transaction.
-      try {
-        await store.delete(uploads.filter((u) => !catalog.files.has(u.path)).map((u) => u.path));
-        await catalog.end(seq);
-      } catch {
-        this.#compare = true;
-      }
+      // Roll back: delete what may have gone up under keys that are not live, but leave open/S in
+      // place for the comparison after the pause to delete them again and close it. A PUT the
+      // client gave up on (its answer lost) can still complete on the server after this delete;
+      // closing the transaction now would leave that object in the bucket unreferenced.
+      await store.delete(uploads.filter((u) => !catalog.files.has(u.path)).map((u) => u.path)).catch(() => undefined);
+      this.#compare = true;
       throw err;
     }
     try {
