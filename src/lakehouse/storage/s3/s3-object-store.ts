@@ -10,6 +10,7 @@ import {
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
+  type GetObjectCommandOutput,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import crypto from 'node:crypto';
@@ -218,16 +219,21 @@ export class S3ObjectStore implements ObjectStore {
     return this.#put(key, { size: bytes.length, mtimeMs: null, read: async (position, length) => bytes.subarray(position, position + length) });
   }
 
+  /** The object at `full` (prefix included), or null when there is none. */
+  async #getObject(full: string): Promise<GetObjectCommandOutput | null> {
+    try {
+      return await this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: full }));
+    } catch (err) {
+      if (errorCode(err) === 'NoSuchKey') return null;
+      throw err;
+    }
+  }
+
   async getBytes(key: string): Promise<Uint8Array | null> {
     const full = this.prefix + key;
     return this.#retry('download', key, async () => {
-      let res;
-      try {
-        res = await this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: full }));
-      } catch (err) {
-        if (errorCode(err) === 'NoSuchKey') return null;
-        throw err;
-      }
+      const res = await this.#getObject(full);
+      if (res === null) return null;
       const body = await (res.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
       this.#stats.bytesDown += body.length;
       this.#check(key, body.length, md5(body).toString('hex'), res.ContentLength, res.Metadata?.['md5']);
@@ -238,13 +244,8 @@ export class S3ObjectStore implements ObjectStore {
   async getFile(key: string, file: string): Promise<{ size: number; md5: string } | null> {
     const full = this.prefix + key;
     return this.#retry('download', key, async () => {
-      let res;
-      try {
-        res = await this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: full }));
-      } catch (err) {
-        if (errorCode(err) === 'NoSuchKey') return null;
-        throw err;
-      }
+      const res = await this.#getObject(full);
+      if (res === null) return null;
       const hash = crypto.createHash('md5');
       let size = 0;
       const out = await fs.open(file, 'w');
