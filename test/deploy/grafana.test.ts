@@ -8,6 +8,7 @@ import type { Candle, Interval, Kpi } from '../../src/domain/index.js';
 import { PgGoldSync } from '../../src/lakehouse/export/pg-gold-sync.js';
 import { computeIndicators } from '../../src/processors/indicators/index.js';
 import { migrate, PgWarehouse, type IndicatorValueRow, type WarehouseAlert } from '../../src/stores/warehouse/postgres/index.js';
+import { testPool } from '../fixtures/postgres.js';
 import { testSeed } from '../fixtures/random.js';
 import { serviceUnavailable } from '../fixtures/services.js';
 import { INSTRUMENTS, openLake, sessionTrades, type LakeFixture } from '../lakehouse/models/lake-fixture.js';
@@ -442,7 +443,7 @@ if (missing !== null) {
       await admin.query(`CREATE DATABASE ${dbName}`);
       const url = new URL(PG_URL);
       url.pathname = `/${dbName}`;
-      pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
+      pool = testPool(url.toString());
       await migrate(pool);
 
       // The lake: trades, one exact repeat and one rejected event, through the shipped models; then its gold mirror.

@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PgGoldSync, type GoldSyncResult, type GoldTableSync } from '../../../src/lakehouse/export/pg-gold-sync.js';
 import { isStockStreamError } from '../../../src/shared/errors.js';
+import { postgresMissing, tempDatabase, testPool } from '../../fixtures/postgres.js';
 import { testSeed } from '../../fixtures/random.js';
-import { serviceUnavailable } from '../../fixtures/services.js';
 import { openLake, referenceData, sessionTrades, type LakeFixture } from '../models/lake-fixture.js';
 
 /**
@@ -12,8 +11,7 @@ import { openLake, referenceData, sessionTrades, type LakeFixture } from '../mod
  * shipped models from landed trades, mirrored into a database of its own per test file (dropped
  * after), compared value for value with the lake.
  */
-const PG_URL = process.env['STOCKSTREAM_PG_URL'] ?? 'postgres://stockstream:stockstream@127.0.0.1:15432/stockstream';
-const missing = await serviceUnavailable('PostgreSQL', [new URL(PG_URL).host]);
+const missing = await postgresMissing();
 
 const DAY = 86_400_000;
 const FIRST_DAY = Date.parse('2025-02-03T00:00:00Z');
@@ -22,28 +20,22 @@ function trades(seed: number, days: number, idPrefix = 't'): Record<string, unkn
   return sessionTrades(seed, { firstDay: FIRST_DAY, days, perWindow: 10, idPrefix });
 }
 
-interface TempDatabase {
+interface GoldDatabase {
   pool: pg.Pool;
   drop(): Promise<void>;
 }
 
-/** A database of its own on the shared server, so tests running at once never meet. */
-async function tempDatabase(): Promise<TempDatabase> {
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  const name = `ss_test_gold_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
+/** A database of its own on the shared server (test/fixtures/postgres.ts), so tests running at once never meet. */
+async function goldDatabase(): Promise<GoldDatabase> {
+  const temp = await tempDatabase();
+  const pool = testPool(temp.url);
   // The warehouse's migrations create the schema; the mirror needs nothing else of them.
   await pool.query('CREATE SCHEMA gold');
   return {
     pool,
     async drop() {
       await pool.end();
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
+      await temp.drop();
     },
   };
 }
@@ -99,10 +91,10 @@ if (missing !== null) {
   });
 } else {
   describe('PgGoldSync', () => {
-    let db: TempDatabase;
+    let db: GoldDatabase;
     const fixtures: LakeFixture[] = [];
     beforeAll(async () => {
-      db = await tempDatabase();
+      db = await goldDatabase();
     });
     afterAll(async () => {
       await db?.drop();

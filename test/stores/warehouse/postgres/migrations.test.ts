@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isStockStreamError } from '../../../../src/shared/errors.js';
 import { migrate, migrationChecksum, WAREHOUSE_MIGRATIONS, type Migration } from '../../../../src/stores/warehouse/postgres/index.js';
-import { postgresMissing, tempDatabase, type TempDatabase } from '../../../fixtures/postgres.js';
+import { postgresMissing, tempDatabase, testPool, type TempDatabase } from '../../../fixtures/postgres.js';
 
 const missing = await postgresMissing();
 
@@ -18,7 +18,7 @@ async function database(): Promise<TempDatabase> {
 }
 
 function pool(url: string): pg.Pool {
-  const p = new pg.Pool({ connectionString: url, max: 2 });
+  const p = testPool(url, 2);
   cleanups.push(() => p.end());
   return p;
 }
