@@ -2,14 +2,18 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ApiDeps } from './api-deps.js';
 import { useErrorReplies } from './error-reply.js';
-import { KPI_PAGE_HTML } from './page/kpi-page.js';
 import { registerCandlesRoute } from './routes/candles-route.js';
 import { registerHealthRoute } from './routes/health-route.js';
 import { registerIndicatorsRoute } from './routes/indicators-route.js';
 import { registerKpisRoute } from './routes/kpis-route.js';
 import { registerLakeRoutes } from './routes/lake-routes.js';
+import { registerMarketsRoute } from './routes/markets-route.js';
 import { registerMetricsRoute } from './routes/metrics-route.js';
+import { registerPipelineRoute } from './routes/pipeline-route.js';
+import { registerRejectsRoute } from './routes/rejects-route.js';
 import { registerSymbolsRoute } from './routes/symbols-route.js';
+import { registerTopicRoutes } from './routes/topics-routes.js';
+import { registerWebApp } from './web-app/index.js';
 import { StreamHub } from './ws/stream-hub.js';
 import { registerStreamRoute } from './ws/stream-route.js';
 
@@ -25,20 +29,38 @@ export function streamHubOf(app: FastifyInstance): StreamHub {
   return hub;
 }
 
+/** The GET routes an app built from `deps` answers, for the 404 message. */
+function routeList(deps: ApiDeps): string {
+  const gets = [
+    '/api/health',
+    '/api/symbols',
+    '/api/candles',
+    '/api/indicators',
+    '/api/kpis',
+    ...(deps.markets === undefined ? [] : ['/api/markets']),
+    ...(deps.pipeline === undefined ? [] : ['/api/pipeline']),
+    ...(deps.log === undefined ? [] : ['/api/rejects', '/api/topics', '/api/topics/<topic>/messages']),
+    ...(deps.lake === undefined ? [] : ['/api/jobs', '/api/jobs/runs']),
+    '/metrics',
+    '/ (the dashboard and its files)',
+  ];
+  const posts = deps.lake === undefined ? '' : ', POST /api/sql, /api/jobs/<job>/run, /api/models/run, /api/models/test';
+  const lakeNote = deps.lake === undefined ? '; SQL, jobs and models are served where the lake runs (up --role all, or the lake instance)' : '';
+  return `routes are GET ${gets.join(', ')}${posts} and WebSocket /api/stream${lakeNote}`;
+}
+
 /**
- * The HTTP API, WebSocket stream and KPI page (ARCHITECTURE.md §5). Returns the app without
- * listening: the composition root owns ports and lifecycle. Closing the app closes the hub.
+ * The HTTP API, WebSocket stream and dashboard (ARCHITECTURE.md §5). Returns the app without
+ * listening: the composition root owns ports and lifecycle. Closing the app closes the hub and
+ * stops the pipeline sampler.
  */
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const app = Fastify({ logger: (deps.logger ?? false) as boolean }) as unknown as FastifyInstance;
   const hub = new StreamHub(deps.store, deps.stream);
   hubs.set(app, hub);
 
-  useErrorReplies(app, (method, path) =>
-    deps.lake === undefined
-      ? `route: no ${method} ${path}; routes are GET /api/health, /api/symbols, /api/candles, /api/indicators, /api/kpis, /metrics, / and WebSocket /api/stream; SQL, jobs and models are served where the lake runs (up --role all, or the lake instance)`
-      : `route: no ${method} ${path}; routes are GET /api/health, /api/symbols, /api/candles, /api/indicators, /api/kpis, /api/jobs, /api/jobs/runs, /metrics, /, POST /api/sql, /api/jobs/<job>/run, /api/models/run, /api/models/test and WebSocket /api/stream`,
-  );
+  const routes = routeList(deps);
+  useErrorReplies(app, (method, path) => `route: no ${method} ${path}; ${routes}`);
   app.addHook('onClose', async () => hub.close());
 
   void app.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } });
@@ -50,7 +72,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   registerIndicatorsRoute(app, deps);
   registerKpisRoute(app, deps.store);
   registerMetricsRoute(app, deps);
+  if (deps.markets !== undefined) registerMarketsRoute(app, deps.store, deps.markets);
+  if (deps.pipeline !== undefined) registerPipelineRoute(app, deps.pipeline, hub);
+  if (deps.log !== undefined) {
+    registerRejectsRoute(app, deps.log);
+    registerTopicRoutes(app, deps.log);
+  }
   if (deps.lake !== undefined) registerLakeRoutes(app, deps.lake);
-  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(KPI_PAGE_HTML));
+  registerWebApp(app, deps.webDir);
   return app;
 }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { REFRESH_CHANNEL, buildApi, buildOpsApi, type LakeApi, type LatencyProbe } from '../api/index.js';
+import { REFRESH_CHANNEL, buildApi, buildOpsApi, shippedWebDir, streamHubOf, type LakeApi, type LatencyProbe, type PipelineSource, type PipelineStage, type StreamHubStats } from '../api/index.js';
 import { INTERVALS, INTERVAL_MS, type Candle, type ExchangeCode, type Instrument, type Interval } from '../domain/index.js';
 import { calendarFor, type MarketCalendar } from '../domain/calendar/index.js';
 import type { Log } from '../log/index.js';
@@ -71,6 +71,8 @@ export interface PlatformOptions {
   prevCloses?: ReadonlyMap<string, number>;
   /** Told of every WebSocket data frame written (the latency benchmark). */
   latencyProbe?: LatencyProbe;
+  /** The built dashboard served at `/` (default: `dist/web` beside package.json, where `npm run build` puts it). */
+  webDir?: string;
   now?: () => number;
 }
 
@@ -112,6 +114,8 @@ export class Platform {
   readonly #dedupOps = new Map<number, DedupOperator>();
   readonly #now: () => number;
   #lateEvents = 0;
+  /** Final candles the tick pipelines emitted (revisions included): what the candle topics receive. */
+  #finalCandles = 0;
   #lastIngestAt = 0;
   #url: string | null = null;
   #wroteServerInfo = false;
@@ -152,6 +156,7 @@ export class Platform {
       this.#publisher = new LiveFanoutPublisher({ publish: (m) => fanout.publishLive(m), instance: `${hostname()}:${process.pid}`, intervalMs: FANOUT_INTERVAL_MS });
       live = this.#publisher;
     }
+    live = this.#countingFinals(live);
     const knownSymbols = new Set(instruments.map((i) => i.symbol));
     this.ingest = new IngestWriter({
       log,
@@ -218,6 +223,7 @@ export class Platform {
     });
     this.metrics = new Metrics();
     this.#registerMetrics();
+    const webDir = o.webDir ?? shippedWebDir();
     this.api =
       o.serve === false
         ? null
@@ -227,6 +233,8 @@ export class Platform {
               health: () => this.health(),
               metrics: () => this.metrics.text(),
               metricsContentType: this.metrics.contentType,
+              log,
+              pipeline: this.#pipelineSource(),
               ...(this.role === 'lake' && c.lake.enabled ? { lake: this.#lakeApi() } : {}),
             })
           : buildApi({
@@ -234,6 +242,10 @@ export class Platform {
             health: () => this.health(),
             metrics: () => this.metrics.text(),
             metricsContentType: this.metrics.contentType,
+            log,
+            markets: { calendarOf: calendarOfExchange, now: this.#now },
+            pipeline: this.#pipelineSource(),
+            ...(webDir === null ? {} : { webDir }),
             indicatorFallback: indicatorSeries,
             validateIndicatorSpec: (spec: string) => void parseIndicatorSpec(spec),
             // A serve instance of a split deployment has no lake database: SQL and jobs are on the lake instance.
@@ -521,6 +533,9 @@ export class Platform {
     m.counter('stockstream_ingest_rejects_total', 'Events refused at ingress (dead-lettered), by rule.', () =>
       Object.entries(this.ingest.stats().rejectsByRule).map(([rule, n]) => [{ rule }, n] as const), ['rule']);
     m.counter('stockstream_processed_records_total', 'Records processed by the tick pipelines.', () => this.runner.stats().processed);
+    m.counter('stockstream_candles_final_total', 'Final candles emitted by the tick pipelines, revisions included (what the candle topics receive).', () => this.#finalCandles);
+    m.counter('stockstream_stream_messages_total', 'Messages sent to WebSocket clients (several may share a frame).', () => this.#streamStats()?.messagesWritten ?? 0);
+    m.gauge('stockstream_stream_clients', 'WebSocket clients connected.', () => this.#streamStats()?.clients ?? 0);
     m.counter('stockstream_lake_bronze_rows_total', 'Rows written to the lake\'s bronze layer (Parquet), committed.', () => this.bronze?.stats().rowsWritten ?? 0);
     m.counter('stockstream_late_events_total', 'Events later than the allowed lateness (written to ticks.late).', () => this.#lateEvents);
     m.counter('stockstream_duplicate_events_total', 'Events dropped as duplicates by id.', () => {
@@ -535,6 +550,57 @@ export class Platform {
   }
 
   #topicBytes: [Record<string, string>, number][] = [];
+
+  /** The WebSocket hub's counters where this instance serves the API; null elsewhere. */
+  #streamStats(): StreamHubStats | null {
+    return this.api !== null && runs(this.role, 'serve') ? streamHubOf(this.api).stats() : null;
+  }
+
+  /** Counts the final candles that pass to `live`: the same list whose finals go to the candle topics (TickTask). */
+  #countingFinals(live: LiveSink): LiveSink {
+    return {
+      ticks: (events) => live.ticks(events),
+      candles: (candles) => {
+        let finals = 0;
+        for (let i = 0; i < candles.length; i++) if ((candles[i] as Candle).final) finals++;
+        this.#finalCandles += finals;
+        live.candles(candles);
+      },
+      kpis: (kpis) => live.kpis(kpis),
+    };
+  }
+
+  /**
+   * The Pipeline view's stages: the counters the Prometheus metrics above read, for the
+   * components this role runs (the API adds the WebSocket stage where it serves). Bronze counts
+   * once the lake has opened (it opens after the API is built).
+   */
+  #pipelineSource(): PipelineSource {
+    const c = this.config;
+    const role = this.role;
+    const stages: PipelineStage[] = [];
+    if (runs(role, 'ingest')) {
+      stages.push({ stage: 'ingest', label: 'Events accepted', total: () => this.ingest.stats().accepted });
+      stages.push({ stage: 'rejects', label: 'Events rejected (dead-lettered)', total: () => this.ingest.stats().rejected });
+    }
+    if (runs(role, 'process')) {
+      stages.push({ stage: 'process', label: 'Records processed', total: () => this.runner.stats().processed });
+      stages.push({ stage: 'candles', label: 'Final candles emitted', total: () => this.#finalCandles });
+    }
+    if (runs(role, 'lake') && c.lake.enabled && c.lake.bronze.enabled) {
+      stages.push({ stage: 'bronze', label: 'Rows landed in bronze', total: () => this.bronze?.stats().rowsWritten ?? 0 });
+    }
+    return {
+      stages,
+      lagMs: () => {
+        const out: Record<string, number> = {};
+        for (const [name, comp] of Object.entries(this.health().components)) if (typeof comp.lagMs === 'number') out[name] = comp.lagMs;
+        return out;
+      },
+      lateEvents: () => (runs(role, 'process') ? this.#lateEvents : null),
+      now: this.#now,
+    };
+  }
 
   /** The lake routes' view of the lakehouse, which opens after the API is built. */
   #lakeApi(): LakeApi {

@@ -26,9 +26,9 @@ describe('REST API', () => {
 
   it('GET /api/symbols lists instruments with the documented fields', async () => {
     const res = await get('/api/symbols');
-    expect(res.body, 'one row per instrument with symbol, name, exchange, currency, sector').toEqual([
-      { symbol: 'AAPL', name: 'Apple Inc.', exchange: 'NASDAQ', currency: 'USD', sector: 'Technology' },
-      { symbol: 'VNM', name: 'Vinamilk', exchange: 'HOSE', currency: 'VND', sector: 'Consumer Staples' },
+    expect(res.body, 'one row per instrument with symbol, name, exchange, currency, sector and shares outstanding (the treemap’s market cap)').toEqual([
+      { symbol: 'AAPL', name: 'Apple Inc.', exchange: 'NASDAQ', currency: 'USD', sector: 'Technology', sharesOutstanding: 15e9 },
+      { symbol: 'VNM', name: 'Vinamilk', exchange: 'HOSE', currency: 'VND', sector: 'Consumer Staples', sharesOutstanding: 2e9 },
     ]);
   });
 
@@ -134,12 +134,6 @@ describe('REST API', () => {
     expect(res.body).toContain('stockstream_up 1');
   });
 
-  it('GET / serves the KPI page wired to the stream', async () => {
-    const res = await get('/');
-    expect(res.headers['content-type'], 'the page must render as HTML').toContain('text/html');
-    expect(res.body, 'the page subscribes to KPIs over /api/stream').toContain('/api/stream');
-  });
-
   it('a plain HTTP GET of the stream endpoint is told to upgrade', async () => {
     const res = await get('/api/stream');
     expect(res, 'a non-WebSocket request to /api/stream gets 426 with the JSON error shape').toMatchObject({
@@ -152,6 +146,7 @@ describe('REST API', () => {
     const nf = await get('/api/nope?x=1');
     expect(nf, 'an unknown route answers the JSON error shape').toMatchObject({ status: 404, body: { error: { code: 'SS_API_NOT_FOUND' } } });
     expect(nf.body.error.message, 'the message names the route tried').toContain('GET /api/nope');
+    expect(nf.body.error.message, 'without a log, markets or pipeline source those routes are not offered').not.toMatch(/\/api\/topics|\/api\/markets|\/api\/pipeline/);
     const boom = await get('/api/health', {
       health: () => {
         throw new Error('secret internals at /srv/x.ts:12');

@@ -8,6 +8,8 @@ export interface SymbolRow {
   exchange: string | null;
   currency: string | null;
   sector: string | null;
+  /** For market cap (the dashboard's treemap); null for symbols seen only in data. */
+  sharesOutstanding: number | null;
 }
 
 /** Configured instruments, then symbols seen only in data (with null reference fields). */
@@ -17,8 +19,8 @@ export function registerSymbolsRoute(app: FastifyInstance, store: LiveStore): vo
     return store.symbols().map((symbol): SymbolRow => {
       const i = store.instrument(symbol);
       return i === undefined
-        ? { symbol, name: symbol, exchange: null, currency: null, sector: null }
-        : { symbol, name: i.name, exchange: i.exchange, currency: i.currency, sector: i.sector };
+        ? { symbol, name: symbol, exchange: null, currency: null, sector: null, sharesOutstanding: null }
+        : { symbol, name: i.name, exchange: i.exchange, currency: i.currency, sector: i.sector, sharesOutstanding: i.sharesOutstanding };
     });
   });
 }

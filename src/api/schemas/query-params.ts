@@ -85,6 +85,22 @@ export function optionalLimit(query: Query): number | undefined {
   return n;
 }
 
+/**
+ * Optional integer parameter within [min, max] (`partition`, `offset`, a `limit` with its own
+ * bound); `fallback` when absent. The message names the parameter, the value and the range.
+ */
+export function optionalInt(query: Query, name: string, min: number, max: number, fallback: number): number;
+export function optionalInt(query: Query, name: string, min: number, max: number): number | undefined;
+export function optionalInt(query: Query, name: string, min: number, max: number, fallback?: number): number | undefined {
+  const v = single(query, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!/^[0-9]{1,16}$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw badRequest(`${name}: expected an integer from ${min} to ${max}, got ${show(v)}; e.g. ${name}=${fallback ?? min}`, { param: name, value: v });
+  }
+  return n;
+}
+
 export function range(query: Query): { from?: number; to?: number; limit?: number } {
   const from = optionalTime(query, 'from');
   const to = optionalTime(query, 'to');

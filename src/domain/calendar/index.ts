@@ -8,3 +8,4 @@ export {
 export { calendarFor } from './calendar-for.js';
 export { NYSE_HOLIDAYS, NYSE_EARLY_CLOSES, VN_HOLIDAYS } from './holidays.js';
 export { zonedToUtc, localDateOf, zoneOffsetMs } from './zoned-time.js';
+export { marketStatus, type MarketStatus } from './market-status.js';

@@ -1,0 +1,1 @@
+export { PipelineSampler, type PipelineStage, type StageRate, type PipelineRates, type PipelineSamplerOptions } from './pipeline-sampler.js';
