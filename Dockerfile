@@ -15,6 +15,8 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bench ./bench
+# The dashboard: Vite builds it into dist/web, which the runtime serves at /.
+COPY web ./web
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # --- runtime: compiled code, production node_modules, the shipped SQL models -------------------

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { pathToFileURL } from 'node:url';
+import { benchDashboard, dashboardBenchMissing } from './dashboard.js';
 import { FEED_RATE, benchE2e } from './e2e.js';
 import { benchIndicators, formatIndicatorBench } from './indicators.js';
 import { benchBackfill, benchBronze, benchFreshness } from './lake.js';
@@ -146,6 +147,22 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     say(`| **${(fr.visibleAfterMs / 1000).toFixed(1)} s** (target ≤ 70 s) | ${(fr.runMs / 1000).toFixed(1)} s |`);
     say('');
   }
+
+  const webMissing = dashboardBenchMissing();
+  say('## Dashboard (issue 5)');
+  say('');
+  if (webMissing !== null) say(`Not measured: ${webMissing}.`);
+  else {
+    const d = await benchDashboard({ seconds: options.quick ? 8 : 20, firstCandleRuns: options.quick ? 3 : 7 });
+    say(`Debian's Chromium (headless, playwright-core) against \`up\`'s platform in this process serving the built app. Initial JavaScript: gzip (level 9) of every script fetched to draw the market overview with its treemap, cold cache. First candle: navigation start → first candle drawn on \`#/symbol/AAPL?i=1m\` (~300 candles of history), fresh context per run. Tick → screen: a trade handed to ingest → the animation frame that shows it in the symbol view (AAPL at ${d.tickToScreen.ratePerSec}/s while ${fmt(d.tickToScreen.backgroundPerSec)} trades/s stream for the other symbols), both on this machine's clock.`);
+    say('');
+    say('| budget | measured | target |');
+    say('|---|---:|---:|');
+    say(`| initial JavaScript | **${(d.initialJsGzipBytes / 1024).toFixed(1)} KB gzip** (${d.initialJsFiles} files) | ≤ 300 KB |`);
+    say(`| first candle drawn after load | **${fmt(d.firstCandleMs.median)} ms** median, ${fmt(d.firstCandleMs.max)} ms max of ${d.firstCandleMs.runs} | ≤ 1,500 ms |`);
+    say(`| tick → screen | **p99 ${d.tickToScreen.p99.toFixed(1)} ms** (p50 ${d.tickToScreen.p50.toFixed(1)}, p90 ${d.tickToScreen.p90.toFixed(1)}, max ${d.tickToScreen.max.toFixed(1)}; ${fmt(d.tickToScreen.count)} ticks) | p99 ≤ 50 ms |`);
+  }
+  say('');
 
   if (options.write) {
     const path = 'BENCHMARKS.md';
