@@ -16,13 +16,16 @@ export interface LoadConfigOptions {
 
 type Origin = Map<string, string>;
 
-/** Environment names that are not configuration (service switches read by tests and CI). */
 /**
  * STOCKSTREAM_* variables that are not platform settings: the test switches and where the local
  * services of deploy/local/ run (deploy/local/env.sh exports them for the integration tests).
  */
 const NOT_CONFIG = new Set([
   'STOCKSTREAM_REQUIRE_SERVICES',
+  'STOCKSTREAM_TEST_SEED',
+  'STOCKSTREAM_CHROMIUM',
+  'STOCKSTREAM_SCREENSHOT_DIR',
+  'STOCKSTREAM_PG_BIN',
   'STOCKSTREAM_SERVICES_DIR',
   'STOCKSTREAM_KAFKA_BROKERS',
   'STOCKSTREAM_KAFKA_PORT',
