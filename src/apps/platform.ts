@@ -156,7 +156,6 @@ export class Platform {
       this.#publisher = new LiveFanoutPublisher({ publish: (m) => fanout.publishLive(m), instance: `${hostname()}:${process.pid}`, intervalMs: FANOUT_INTERVAL_MS });
       live = this.#publisher;
     }
-    live = this.#countingFinals(live);
     const knownSymbols = new Set(instruments.map((i) => i.symbol));
     this.ingest = new IngestWriter({
       log,
@@ -213,6 +212,9 @@ export class Platform {
           idleWatermarkMs: o.idleWatermarks === false ? Number.POSITIVE_INFINITY : c.processing.idleWatermarkMs,
           publishKpis: c.warehouse.kind === 'postgres',
           onCorrupt: (record, err) => this.logger.error({ err, partition: record.partition, offset: record.offset }, 'undecodable record in ticks; skipped'),
+          onFinals: (n) => {
+            this.#finalCandles += n;
+          },
         });
         this.#tasks.set(partition, task);
         this.#candleOps.set(partition, candles);
@@ -554,20 +556,6 @@ export class Platform {
   /** The WebSocket hub's counters where this instance serves the API; null elsewhere. */
   #streamStats(): StreamHubStats | null {
     return this.api !== null && runs(this.role, 'serve') ? streamHubOf(this.api).stats() : null;
-  }
-
-  /** Counts the final candles that pass to `live`: the same list whose finals go to the candle topics (TickTask). */
-  #countingFinals(live: LiveSink): LiveSink {
-    return {
-      ticks: (events) => live.ticks(events),
-      candles: (candles) => {
-        let finals = 0;
-        for (let i = 0; i < candles.length; i++) if ((candles[i] as Candle).final) finals++;
-        this.#finalCandles += finals;
-        live.candles(candles);
-      },
-      kpis: (kpis) => live.kpis(kpis),
-    };
   }
 
   /**

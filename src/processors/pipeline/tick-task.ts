@@ -45,6 +45,8 @@ export interface TickTaskOptions {
   publishKpis?: boolean;
   /** Called with records that cannot be decoded (never expected: the log's CRC guards them). */
   onCorrupt?: (record: LogRecord, err: unknown) => void;
+  /** Told how many final candles (revisions included) a batch appended to the candle topics. */
+  onFinals?: (count: number) => void;
 }
 
 /**
@@ -161,7 +163,12 @@ export class TickTask implements PartitionTask<TickTaskState> {
         if (list === undefined) finals.set(c.interval, (list = []));
         list.push({ key: c.symbol, partition: this.#o.partition, value: Buffer.from(JSON.stringify(c)), timestamp: c.start });
       }
-      for (const [interval, records] of finals) this.#track(this.#o.log.append(candlesTopic(interval), records));
+      let count = 0;
+      for (const [interval, records] of finals) {
+        count += records.length;
+        this.#track(this.#o.log.append(candlesTopic(interval), records));
+      }
+      if (count > 0) this.#o.onFinals?.(count);
     }
     if (this.#late.length > 0) this.#track(this.#o.log.append(LATE_TOPIC, this.#late.splice(0)));
   }
