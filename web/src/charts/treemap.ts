@@ -64,10 +64,12 @@ export function createTreemap(el: HTMLElement, onPick: (symbol: string) => void)
               roam: false,
               nodeClick: false,
               breadcrumb: { show: false },
+              left: 0,
+              top: 0,
               width: '100%',
               height: '100%',
               upperLabel: { show: true, height: 18, color: colors.label, fontSize: 11 },
-              label: { show: true, formatter: '{b}', fontSize: 12, color: '#fff', overflow: 'truncate' },
+              label: { show: true, formatter: '{b}', fontSize: 12, lineHeight: 16, color: '#fff', overflow: 'truncate' },
               itemStyle: { borderColor: colors.border, borderWidth: 1, gapWidth: 1 },
               levels: [{ itemStyle: { borderWidth: 2, gapWidth: 2, borderColor: colors.border } }, { itemStyle: { gapWidth: 1 } }],
               data: [...sectors].map(([sector, list]) => ({

@@ -170,15 +170,22 @@ export function symbolView(ctx: AppContext): View {
         bb: [line('#4fc3f7', 0, 1, LineStyle.Dashed), line('#4fc3f7'), line('#4fc3f7', 0, 1, LineStyle.Dashed)],
         vwap: [line('#ffd54f', 0, 2)],
       } satisfies Record<Overlay, ISeriesApi<'Line'>[]>;
-      const rsi = c.addSeries(LineSeries, { color: '#ba68c8', lineWidth: 1, priceLineVisible: false, priceFormat: { type: 'price', precision: 1, minMove: 0.1 } }, 1);
+      // RSI's scale is its whole range, so 30 and 70 sit where a trader expects them.
+      const rsi = c.addSeries(
+        LineSeries,
+        { color: '#ba68c8', lineWidth: 1, priceLineVisible: false, priceFormat: { type: 'price', precision: 1, minMove: 0.1 }, autoscaleInfoProvider: () => ({ priceRange: { minValue: 0, maxValue: 100 } }) },
+        1,
+      );
       rsi.createPriceLine({ price: 70, color: p.down, lineStyle: LineStyle.Dashed, lineWidth: 1, axisLabelVisible: true, title: '70' });
       rsi.createPriceLine({ price: 30, color: p.up, lineStyle: LineStyle.Dashed, lineWidth: 1, axisLabelVisible: true, title: '30' });
       const macdHist = c.addSeries(HistogramSeries, { priceLineVisible: false, lastValueVisible: false, priceFormat: { type: 'price', precision: 4, minMove: 0.0001 } }, 2);
       const macdLine = c.addSeries(LineSeries, { color: '#42a5f5', lineWidth: 1, priceLineVisible: false, lastValueVisible: false, priceFormat: { type: 'price', precision: 4, minMove: 0.0001 } }, 2);
       const macdSignal = c.addSeries(LineSeries, { color: '#ff7043', lineWidth: 1, priceLineVisible: false, lastValueVisible: false, priceFormat: { type: 'price', precision: 4, minMove: 0.0001 } }, 2);
+      // Price and volume take most of the height; RSI and MACD a fifth each (stretch factors are relative).
       const panes = c.panes();
-      panes[1]?.setHeight(100);
-      panes[2]?.setHeight(110);
+      panes[0]?.setStretchFactor(3);
+      panes[1]?.setStretchFactor(1);
+      panes[2]?.setStretchFactor(1);
 
       const showOverlays = (): void => {
         for (const o of OVERLAYS) for (const s of over[o.key]) s.applyOptions({ visible: overlays.has(o.key) });
@@ -191,6 +198,8 @@ export function symbolView(ctx: AppContext): View {
       const byStart = new Map<number, number>();
       let exhausted = false;
       let loadingOlder = false;
+      /** Scroll-back waits for the first page: before it, the series may hold only a live candle. */
+      let loaded = false;
       let drewFirst = false;
       const candleBar = (k: Candle) => ({ time: sec(k.start), open: k.open, high: k.high, low: k.low, close: k.close });
       const volBar = (k: Candle) => ({ time: sec(k.start), value: k.volume, color: k.close >= k.open ? `${p.up}80` : `${p.down}80` });
@@ -284,7 +293,7 @@ export function symbolView(ctx: AppContext): View {
       });
 
       const loadOlder = async (range: LogicalRange): Promise<void> => {
-        if (loadingOlder || exhausted || bars.length === 0) return;
+        if (!loaded || loadingOlder || exhausted || bars.length === 0) return;
         loadingOlder = true;
         setText(status, 'Loading older candles…');
         try {
@@ -301,7 +310,9 @@ export function symbolView(ctx: AppContext): View {
           setAll();
           // Keep the view where it was: the loaded bars are left of it.
           c.timeScale().setVisibleLogicalRange({ from: range.from + fresh.length, to: range.to + fresh.length });
-          setText(status, `${bars.length} candles`);
+          // A short page is the oldest there is: no request for nothing next time.
+          exhausted = older.length < PAGE;
+          setText(status, exhausted ? `${bars.length} candles · the start of the available history` : `${bars.length} candles`);
         } catch (err) {
           setText(status, `Older candles unavailable: ${(err as Error).message}`);
         } finally {
@@ -385,6 +396,7 @@ export function symbolView(ctx: AppContext): View {
           exhausted = false;
           reindex();
           setAll();
+          loaded = true;
           chartEl.dataset['lastCandle'] = String(bars[bars.length - 1]?.start ?? '');
           legendFor(bars[bars.length - 1], null);
           const kpi = kpis.find((k) => k.symbol === symbol);
