@@ -98,6 +98,16 @@ describe.skipIf(missing !== null)(`chart in Chromium${missing === null ? '' : ` 
     await page.screenshot({ path: join(SHOTS, 'symbol-history.png') });
   }, 60_000);
 
+  it('lists a rejected event with the field, the value and the rule it broke', async () => {
+    await platform.ingest.write([{ kind: 'trade', symbol: 'AAPL', ts: T0 + 10 * MINUTE, source: 'test', id: 'bad-1', price: -5, size: 10 }]);
+    await page.goto(`${platform.url}/#/alerts`);
+    const row = page.locator('table tbody tr', { hasText: 'bad' }).or(page.locator('table tbody tr', { hasText: '-5' })).first();
+    await row.waitFor({ timeout: 10_000 });
+    const cells = await row.locator('td').allTextContents();
+    expect(cells.slice(1, 5), 'the ingest channel, field, value and rule of the dead letter').toEqual([platform.config.source, 'price', '-5', expect.stringMatching(/\w+/)]);
+    expect(cells[5], 'the reason says what was expected').toMatch(/price/i);
+  }, 30_000);
+
   it('applies a late revision to the candle it amends, in place, without adding a candle', async () => {
     await page.goto(`${platform.url}/#/symbol/AAPL?i=1m`);
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart"]')?.getAttribute('data-candles') ?? 0) >= 500, undefined, { timeout: 15_000 });
