@@ -152,6 +152,8 @@ describe.skipIf(missing !== null)(`dashboard in Chromium${missing === null ? '' 
     await page.waitForSelector('[data-stage="ingest"] .value', { timeout: 15_000 });
     await page.waitForFunction(() => /[1-9]/.test(document.querySelector('[data-stage="ingest"] .value')?.textContent ?? ''), undefined, { timeout: 15_000 });
     await page.waitForSelector('table a[href="#/topics/ticks"]', { timeout: 15_000 });
+    await page.waitForSelector('[data-testid="consumer-lag"] table tbody tr', { timeout: 15_000 });
+    expect(await page.locator('[data-testid="consumer-lag"] table tbody tr').count(), 'log lag is shown for each of the ticks topic’s 4 partitions').toBe(4);
     await page.waitForTimeout(1500);
     await shot(page, 'pipeline');
 

@@ -48,12 +48,15 @@ const HISTORY = 60;
 export function pipelineView(_ctx: AppContext): View {
   const stops: (() => void)[] = [];
   const history = new Map<string, number[]>();
+  let positions: { partition: number; offset: number; checkpointed?: number }[] | null = null;
+  let ticksEnds: Map<number, number> | null = null;
   return {
     mount(root) {
       const stagesEl = h('div', { class: 'cards', 'data-testid': 'stages' });
       const healthEl = h('div', {});
       const topicsEl = h('div', {});
       const jobsEl = h('div', {});
+      const lagEl = h('div', { 'data-testid': 'consumer-lag' });
       const cards = new Map<string, { value: HTMLElement; sub: HTMLElement; spark: HTMLCanvasElement }>();
       replace(
         root,
@@ -65,6 +68,7 @@ export function pipelineView(_ctx: AppContext): View {
           h('section', { class: 'panel', 'aria-labelledby': 'hc-title' }, h('h2', { id: 'hc-title' }, 'Components'), healthEl),
           h('section', { class: 'panel', 'aria-labelledby': 'tp-title' }, h('h2', { id: 'tp-title' }, 'Topics'), topicsEl),
         ),
+        h('section', { class: 'panel', style: 'margin-top:12px', 'aria-labelledby': 'lag-title' }, h('h2', { id: 'lag-title' }, 'Log lag: ticks processing'), lagEl),
         h('section', { class: 'panel', style: 'margin-top:12px', 'aria-labelledby': 'jr-title' }, h('h2', { id: 'jr-title' }, 'Job runs'), jobsEl),
       );
 
@@ -103,6 +107,9 @@ export function pipelineView(_ctx: AppContext): View {
           const res = await fetch('/api/health');
           const hr = (await res.json()) as HealthReport;
           if (hr.components === undefined) throw new Error(`/api/health answered ${res.status} without a report`);
+          const processing = hr.components['processing'] as { partitions?: { partition: number; offset: number; checkpointed?: number }[] } | undefined;
+          positions = processing?.partitions ?? null;
+          renderLag();
           replace(
             healthEl,
             h('p', {}, 'Overall: ', h('span', { class: 'status', 'data-status': hr.status }, hr.status)),
@@ -119,6 +126,9 @@ export function pipelineView(_ctx: AppContext): View {
       const loadTopics = async (): Promise<void> => {
         try {
           const topics = await getJson<TopicSummary[]>('/api/topics');
+          const ticks = topics.find((t) => t.name === 'ticks');
+          ticksEnds = ticks === undefined ? null : new Map(ticks.partitions.map((p) => [p.partition, p.endOffset]));
+          renderLag();
           replace(
             topicsEl,
             dataTable(
@@ -130,6 +140,20 @@ export function pipelineView(_ctx: AppContext): View {
         } catch (err) {
           replace(topicsEl, errorBox('Topics unavailable', (err as Error).message));
         }
+      };
+      /** Records on `ticks` not yet processed, per partition: the end offset less the pipeline's position. */
+      const renderLag = (): void => {
+        if (positions === null) {
+          replace(lagEl, emptyState('No tick processing here', 'Processing runs in the process role (or up --role all); its instances show their lag.'));
+          return;
+        }
+        if (ticksEnds === null) return;
+        const ends = ticksEnds;
+        const rows = [...positions].sort((a, b) => a.partition - b.partition).map((p) => {
+          const end = ends.get(p.partition) ?? p.offset;
+          return [p.partition, num(p.offset), num(end), num(Math.max(0, end - p.offset)), p.checkpointed === undefined ? '—' : num(p.checkpointed)];
+        });
+        replace(lagEl, dataTable(['Partition', 'Processed to', 'End offset', 'Lag (records)', 'Checkpointed at'], rows, { numeric: new Set([0, 1, 2, 3, 4]) }));
       };
       const loadJobs = async (): Promise<void> => {
         try {
