@@ -77,6 +77,7 @@ describe.skipIf(missing !== null)(`chart in Chromium${missing === null ? '' : ` 
       await page.waitForTimeout(300);
     }
     expect(Number(await attr(page, 'data-candles')), 'scrolling back loaded the older candles: every minute is on the chart').toBe(701);
+    expect(Number(await attr(page, 'data-rsi-points')), 'indicators cover the older candles too: RSI 14 on all but the first 14 (TA-Lib’s lookback)').toBe(701 - 14);
     await page.waitForFunction(() => document.body.textContent?.includes('the start of the available history') === true, undefined, { timeout: 10_000 });
   }, 60_000);
 

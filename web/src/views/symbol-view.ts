@@ -13,7 +13,8 @@ import {
   type Time,
   type UTCTimestamp,
 } from 'lightweight-charts';
-import { getJson, qs, type Candle, type IndicatorSeries, type Kpi, type MarketStatus, type SymbolRow, type Trade } from '../api';
+import { getJson, qs, type Candle, type Kpi, type MarketStatus, type SymbolRow, type Trade } from '../api';
+import { ChartIndicators, type ChartBar, type Point } from '../chart-indicators';
 import type { AppContext, RouteParams, View } from '../app';
 import { errorBox, h, replace, setText } from '../dom';
 import { num, pct, price, time } from '../format';
@@ -28,8 +29,14 @@ import { onThemeChange, palette } from '../theme';
 
 export const INTERVALS = ['1s', '1m', '5m', '15m', '1h', '1d'] as const;
 const PAGE = 500;
-/** Indicator specs of the overlays and panes, in /api/indicators syntax. */
-const SPECS = { sma: 'sma:20', ema: 'ema:50', bb: 'bbands:20:2', vwap: 'vwap', rsi: 'rsi:14', macd: 'macd:12:26:9' } as const;
+/** Indicator specs of the overlays and panes (the /api/indicators syntax), by their index in ChartIndicators. */
+const SPECS = ['sma:20', 'ema:50', 'bbands:20:2', 'vwap', 'rsi:14', 'macd:12:26:9'] as const;
+const SMA = 0;
+const EMA = 1;
+const BB = 2;
+const VWAP = 3;
+const RSI = 4;
+const MACD = 5;
 type Overlay = 'sma' | 'ema' | 'bb' | 'vwap';
 const OVERLAYS: { key: Overlay; label: string }[] = [
   { key: 'sma', label: 'SMA 20' },
@@ -210,6 +217,7 @@ export function symbolView(ctx: AppContext): View {
       const setAll = (): void => {
         candles.setData(bars.map(candleBar));
         volume.setData(bars.map(volBar));
+        indicatorsAll();
         chartEl.dataset['candles'] = String(bars.length);
         if (!drewFirst && bars.length > 0) {
           drewFirst = true;
@@ -222,52 +230,52 @@ export function symbolView(ctx: AppContext): View {
         }
       };
 
-      let indicatorData: IndicatorSeries = {};
-      const points = (spec: string, key: string) =>
-        (indicatorData[spec] ?? []).filter((pt) => pt[key] !== null && pt[key] !== undefined).map((pt) => ({ time: sec(pt.start), value: pt[key] as number }));
-      const loadIndicators = async (): Promise<void> => {
-        try {
-          indicatorData = await getJson<IndicatorSeries>(`/api/indicators${qs({ symbol, interval, names: Object.values(SPECS).join(','), limit: PAGE })}`);
-        } catch (err) {
-          setText(status, `Indicators unavailable: ${(err as Error).message}`);
-          return;
+      const indicators = new ChartIndicators(SPECS);
+      // Session VWAP restarts at each exchange-local date, as the server's sessionOf does.
+      const toBar = (k: Candle): ChartBar => ({ start: k.start, open: k.open, high: k.high, low: k.low, close: k.close, volume: k.volume, session: time(k.start, tz, 'date') });
+      /** The indicator series fed by `spec`'s `output`, with the histogram's colour for MACD. */
+      const outputs: { series: ISeriesApi<'Line'> | ISeriesApi<'Histogram'>; spec: number; output: string; colour?: boolean }[] = [
+        { series: over.sma[0] as ISeriesApi<'Line'>, spec: SMA, output: 'value' },
+        { series: over.ema[0] as ISeriesApi<'Line'>, spec: EMA, output: 'value' },
+        { series: over.bb[0] as ISeriesApi<'Line'>, spec: BB, output: 'upper' },
+        { series: over.bb[1] as ISeriesApi<'Line'>, spec: BB, output: 'middle' },
+        { series: over.bb[2] as ISeriesApi<'Line'>, spec: BB, output: 'lower' },
+        { series: over.vwap[0] as ISeriesApi<'Line'>, spec: VWAP, output: 'value' },
+        { series: rsi, spec: RSI, output: 'value' },
+        { series: macdLine, spec: MACD, output: 'macd' },
+        { series: macdSignal, spec: MACD, output: 'signal' },
+        { series: macdHist, spec: MACD, output: 'histogram', colour: true },
+      ];
+      const datum = (o: (typeof outputs)[number], start: number, pt: Point | undefined) => {
+        const v = pt?.[o.output];
+        const t = sec(start);
+        if (v === null || v === undefined) return { time: t };
+        return o.colour ? { time: t, value: v, color: v >= 0 ? `${p.up}b0` : `${p.down}b0` } : { time: t, value: v };
+      };
+      /** Every indicator over every loaded candle (after a load, a page of older ones, or a revision of an older candle). */
+      const indicatorsAll = (): void => {
+        indicators.reset(bars.map(toBar));
+        for (const o of outputs) {
+          const pts = indicators.series(o.spec);
+          o.series.setData(bars.map((b, i) => datum(o, b.start, pts[i])));
         }
-        if (!mounted) return;
-        over.sma[0]?.setData(points(SPECS.sma, 'value'));
-        over.ema[0]?.setData(points(SPECS.ema, 'value'));
-        over.bb[0]?.setData(points(SPECS.bb, 'upper'));
-        over.bb[1]?.setData(points(SPECS.bb, 'middle'));
-        over.bb[2]?.setData(points(SPECS.bb, 'lower'));
-        over.vwap[0]?.setData(points(SPECS.vwap, 'value'));
-        rsi.setData(points(SPECS.rsi, 'value'));
-        macdLine.setData(points(SPECS.macd, 'macd'));
-        macdSignal.setData(points(SPECS.macd, 'signal'));
-        macdHist.setData(points(SPECS.macd, 'histogram').map((pt) => ({ ...pt, color: pt.value >= 0 ? `${p.up}b0` : `${p.down}b0` })));
+        // How many candles have an RSI (all but its 14-bar warm-up): tells a test the overlays span the whole chart.
+        chartEl.dataset['rsiPoints'] = String(indicators.series(RSI).filter((pt) => pt['value'] !== null).length);
       };
-      let indicatorTimer: ReturnType<typeof setTimeout> | null = null;
-      const scheduleIndicators = (): void => {
-        if (indicatorTimer !== null) return;
-        indicatorTimer = setTimeout(() => {
-          indicatorTimer = null;
-          void loadIndicators();
-        }, 400);
+      /** The newest candle, new or changed: O(1) per indicator. */
+      const indicatorsNext = (k: Candle): void => {
+        const pts = indicators.next(toBar(k));
+        for (const o of outputs) o.series.update(datum(o, k.start, pts[o.spec]));
       };
-      stops.push(() => {
-        if (indicatorTimer !== null) clearTimeout(indicatorTimer);
-      });
 
       const legendFor = (k: Candle | undefined, at: number | null): void => {
         if (k === undefined) {
           replace(legend);
           return;
         }
-        const value = (spec: string, key: string): number | null => {
-          const list = indicatorData[spec];
-          const pt = list?.find((x) => x.start === (at ?? k.start));
-          return (pt?.[key] as number | null | undefined) ?? null;
-        };
-        const rsiV = value(SPECS.rsi, 'value');
-        const macdV = value(SPECS.macd, 'macd');
+        const i = byStart.get(at ?? k.start);
+        const rsiV = i === undefined ? null : (indicators.at(RSI, i)?.['value'] ?? null);
+        const macdV = i === undefined ? null : (indicators.at(MACD, i)?.['macd'] ?? null);
         replace(
           legend,
           h('span', {}, time(k.start, tz, interval === '1d' ? 'date' : 'datetime')),
@@ -333,6 +341,9 @@ export function symbolView(ctx: AppContext): View {
           const historical = at !== bars.length - 1;
           candles.update(candleBar(k), historical);
           volume.update(volBar(k), historical);
+          // The indicators of every later candle depend on an older one: recompute them.
+          if (historical) indicatorsAll();
+          else indicatorsNext(k);
         } else if (last === undefined || k.start > last.start) {
           bars.push(k);
           byStart.set(k.start, bars.length - 1);
@@ -340,6 +351,7 @@ export function symbolView(ctx: AppContext): View {
           else {
             candles.update(candleBar(k));
             volume.update(volBar(k));
+            indicatorsNext(k);
           }
         } else {
           // Inside the loaded range but unknown (a gap filled late): rebuild the series in order.
@@ -352,7 +364,6 @@ export function symbolView(ctx: AppContext): View {
         chartEl.dataset['candles'] = String(bars.length);
         chartEl.dataset['lastCandle'] = String(bars[bars.length - 1]?.start ?? '');
         chartEl.dataset['lastRev'] = `${k.start}:${k.rev}`;
-        if (k.final) scheduleIndicators();
         legendFor(bars[bars.length - 1], null);
       };
 
@@ -405,7 +416,6 @@ export function symbolView(ctx: AppContext): View {
         } catch (err) {
           setText(status, `Candles unavailable: ${(err as Error).message}`);
         }
-        await loadIndicators();
       };
 
       stops.push(ctx.stream.subscribe([symbol], [`candles:${interval}`], (m) => onCandle(m.data as Candle)));
