@@ -154,6 +154,10 @@ describe.skipIf(missing !== null)(`dashboard in Chromium${missing === null ? '' 
     await page.waitForSelector('table a[href="#/topics/ticks"]', { timeout: 15_000 });
     await page.waitForSelector('[data-testid="consumer-lag"] table tbody tr', { timeout: 15_000 });
     expect(await page.locator('[data-testid="consumer-lag"] table tbody tr').count(), 'log lag is shown for each of the ticks topic’s 4 partitions').toBe(4);
+    // A lake run announces itself on the `refresh` channel: its row appears without waiting for the 10 s poll.
+    const run = (await (await fetch(`${platform.url}/api/jobs/lake.incremental/run`, { method: 'POST' })).json()) as { status: string; runId: number };
+    expect(run.status, 'the manual lake run succeeded').toBe('success');
+    await page.waitForFunction((id) => [...document.querySelectorAll('table tbody tr')].some((tr) => tr.textContent?.startsWith(`lake.incremental${id}`)), run.runId, { timeout: 3000 });
     await page.waitForTimeout(1500);
     await shot(page, 'pipeline');
 

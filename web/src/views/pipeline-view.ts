@@ -45,7 +45,7 @@ interface JobRun {
 
 const HISTORY = 60;
 
-export function pipelineView(_ctx: AppContext): View {
+export function pipelineView(ctx: AppContext): View {
   const stops: (() => void)[] = [];
   const history = new Map<string, number[]>();
   let positions: { partition: number; offset: number; checkpointed?: number }[] | null = null;
@@ -182,6 +182,8 @@ export function pipelineView(_ctx: AppContext): View {
       void loadTopics();
       void loadJobs();
       stops.push(every(1000, loadPipeline), every(3000, loadHealth), every(5000, loadTopics), every(10_000, loadJobs));
+      // A lake run's notice (the `refresh` channel) shows its job run at once, not at the next poll.
+      stops.push(ctx.stream.subscribe(['*'], ['refresh'], () => void loadJobs()));
     },
     unmount() {
       for (const s of stops.splice(0)) s();
