@@ -88,8 +88,6 @@ export interface MarketStatus {
   sessions: { start: number; end: number }[];
 }
 
-export type IndicatorSeries = Record<string, ({ start: number } & Record<string, number | null>)[]>;
-
 export interface SqlResult {
   columns: string[];
   rows: unknown[][];

@@ -44,7 +44,7 @@ export function errorBox(title: string, message: string): HTMLElement {
   return h('div', { class: 'error-box', role: 'alert' }, h('strong', {}, title), h('pre', {}, message));
 }
 
-/** Runs `fn` every `ms` while `isActive()`; returns the stop function. Skips ticks while the tab is hidden. */
+/** Runs `fn` every `ms`, skipping ticks while the tab is hidden; returns the stop function. */
 export function every(ms: number, fn: () => unknown): () => void {
   const t = setInterval(() => {
     if (document.visibilityState === 'visible') void fn();

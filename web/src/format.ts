@@ -10,7 +10,7 @@ function nf(digits: number): Intl.NumberFormat {
   return f;
 }
 
-export function priceDigits(currency: string | null | undefined): number {
+function priceDigits(currency: string | null | undefined): number {
   return currency === 'VND' ? 0 : 2;
 }
 
@@ -74,7 +74,7 @@ export function relative(ms: number, now = Date.now()): string {
   return d >= 0 ? `in ${duration(d)}` : `${duration(-d)} ago`;
 }
 
-export function csvCell(v: unknown): string {
+function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
   const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;

@@ -1,3 +1,5 @@
+import { backoffMs } from './backoff';
+
 /**
  * The live stream: one WebSocket to /api/stream shared by every view.
  *
@@ -17,8 +19,6 @@ export interface StreamMessage {
   data: unknown;
 }
 
-import { backoffMs } from './backoff';
-
 type Handler = (m: StreamMessage) => void;
 
 export class LiveStream {
@@ -27,8 +27,6 @@ export class LiveStream {
   #state: ConnectionState = 'connecting';
   #attempt = 0;
   #retryAt = 0;
-  #timer: ReturnType<typeof setTimeout> | null = null;
-  #closed = false;
   readonly #handlers = new Map<string, Set<Handler>>();
   /** Reference counts of what the server was asked for, by `channel|symbol`. */
   readonly #refs = new Map<string, number>();
@@ -39,10 +37,6 @@ export class LiveStream {
   constructor(url: string) {
     this.#url = url;
     this.#connect();
-  }
-
-  get state(): ConnectionState {
-    return this.#state;
   }
 
   /** Called with the state now and on every change; `retryAt` (epoch ms) is set while reconnecting. */
@@ -94,12 +88,6 @@ export class LiveStream {
     };
   }
 
-  close(): void {
-    this.#closed = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#ws?.close();
-  }
-
   #sendGrouped(type: 'subscribe' | 'unsubscribe', items: readonly { symbol: string; channel: string }[]): void {
     if (items.length === 0 || this.#ws === null || this.#ws.readyState !== WebSocket.OPEN) return;
     const byChannel = new Map<string, string[]>();
@@ -119,7 +107,6 @@ export class LiveStream {
   }
 
   #connect(): void {
-    if (this.#closed) return;
     const ws = new WebSocket(this.#url);
     this.#ws = ws;
     ws.onopen = () => {
@@ -147,12 +134,12 @@ export class LiveStream {
       for (const m of Array.isArray(parsed) ? parsed : [parsed]) this.#dispatch(m as StreamMessage);
     };
     ws.onclose = () => {
-      if (this.#ws !== ws || this.#closed) return;
+      if (this.#ws !== ws) return;
       this.#ws = null;
       const wait = backoffMs(this.#attempt++);
       this.#retryAt = Date.now() + wait;
       this.#setState('reconnecting');
-      this.#timer = setTimeout(() => this.#connect(), wait);
+      setTimeout(() => this.#connect(), wait);
     };
   }
 

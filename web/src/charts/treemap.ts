@@ -32,7 +32,7 @@ function mix(a: string, b: string, t: number): string {
  * Colour by change: flat at 0 %, full up/down colour at ±`scale` %. The scale follows the day's
  * largest move (at least 0.1 %), so a quiet session still shows who is up and who is down.
  */
-export function changeTone(pct: number, scale: number): number {
+function changeTone(pct: number, scale: number): number {
   return Math.min(1, Math.abs(pct) / scale);
 }
 
