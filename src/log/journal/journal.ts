@@ -176,7 +176,7 @@ export class Journal implements Log {
       isOpen: () => !this.#closed,
       start: (tp) => this.#part(tp).startOffset,
       end: (tp) => this.#part(tp).endOffset,
-      read: (tp, offset, max) => this.#part(tp).read(offset, max),
+      read: (tp, offset, max) => this.#part(tp).read(offset, max, true),
       offsetForTimestamp: (tp, ts) => this.#part(tp).offsetForTimestamp(ts),
       committed: (group, tp) => this.#offsets.committed(group, tp.topic, tp.partition),
       commit: (group, offsets) => this.#commit(group, offsets),

@@ -310,23 +310,28 @@ export class PartitionLog {
     }
   }
 
-  async read(offset: number, max: number): Promise<LogRecord[]> {
+  /**
+   * Records from `offset`. `takePayload`: a consumer's read, which gets each record's in-memory
+   * payload (and takes it: see #readTail); a random-access read (`Log.read`: the topic browser,
+   * checkpoint and replay scans) leaves payloads for the consumers and decodes bytes like any other.
+   */
+  async read(offset: number, max: number, takePayload = false): Promise<LogRecord[]> {
     const out: LogRecord[] = [];
     if (max <= 0) return out;
     const from = Math.max(offset, this.startOffset);
     const end = this.#visibleEnd;
     if (from >= end) return out;
     const cap = this.#tailTimestamp.length;
-    if (cap > 0 && from >= this.#tailLow) return this.#readTail(from, end, max, out);
+    if (cap > 0 && from >= this.#tailLow) return this.#readTail(from, end, max, out, takePayload);
     // Below the memory tail: read files up to where the tail starts, then continue from memory.
     const fileMax = cap > 0 ? Math.min(max, this.#tailLow - from) : max;
     await this.#readFiles(from, fileMax, out);
     const next = out.length > 0 ? out[out.length - 1]!.offset + 1 : from;
-    if (cap > 0 && out.length < max && next >= this.#tailLow) return this.#readTail(next, end, max, out);
+    if (cap > 0 && out.length < max && next >= this.#tailLow) return this.#readTail(next, end, max, out, takePayload);
     return out;
   }
 
-  #readTail(from: number, end: number, max: number, out: LogRecord[]): LogRecord[] {
+  #readTail(from: number, end: number, max: number, out: LogRecord[], takePayload: boolean): LogRecord[] {
     const cap = this.#tailTimestamp.length;
     const stop = Math.min(end, from + max - out.length);
     for (let o = from; o < stop; o++) {
@@ -339,12 +344,12 @@ export class PartitionLog {
         value: this.#tailValue[slot] as Uint8Array,
         timestamp: this.#tailTimestamp[slot] as number,
         headers: this.#tailHeaders[slot] ?? NO_HEADERS,
-        payload: this.#tailPayload[slot],
+        payload: takePayload ? this.#tailPayload[slot] : undefined,
       });
-      // The payload goes to the first reader only: holding it until the slot is reused would keep
-      // every tick object alive through young-generation GCs (long scavenge pauses, promotion).
-      // Later readers of the same record decode `value`, as any other consumer does.
-      this.#tailPayload[slot] = undefined;
+      // The payload goes to the first consumer only: holding it until the slot is reused would
+      // keep every tick object alive through young-generation GCs (long scavenge pauses,
+      // promotion). Later readers of the same record decode `value`, as any other consumer does.
+      if (takePayload) this.#tailPayload[slot] = undefined;
     }
     return out;
   }
