@@ -343,6 +343,11 @@ export class Platform {
         const goldSync = pg === null ? null : new PgGoldSync({ lake: lakehouse.db, project: lakehouse.runner.project, pool: pg.pool, logger: o.logger });
         lakehouse.afterIncremental = async () => {
           await goldSync?.sync();
+        };
+        // The notice goes out once the run is in the job history (after the gold mirror above), so
+        // a dashboard that reloads on it finds the run listed and the new rows in place.
+        lakehouse.jobs.onRecorded = (run) => {
+          if (run.job !== 'lake.incremental' || run.status !== 'success') return;
           const notice = { what: 'lake.incremental', at: Date.now() };
           // Every serve instance hears it through Redis; without Redis only this one serves.
           if (fanout !== null) fanout.publishRefresh(notice);

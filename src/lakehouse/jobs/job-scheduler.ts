@@ -90,6 +90,11 @@ export class JobScheduler {
   readonly #last = new Map<string, JobRun>();
   #stopped = false;
   #nextRunId = 1;
+  /**
+   * Told of each run once it is recorded, so a listener that reads the history (the dashboard's
+   * job list, on the refresh notice) finds it there. A throwing listener is logged, not the run's.
+   */
+  onRecorded: ((run: JobRun) => void) | null = null;
 
   private constructor(lake: LakeDatabase, logger: Logger | null, now: () => number) {
     this.#lake = lake;
@@ -252,6 +257,11 @@ export class JobScheduler {
     };
     await this.#record(run);
     if (run.status === 'failed') this.#logger?.error({ job: def.name, attempts, error: run.error }, 'job failed after all attempts');
+    try {
+      this.onRecorded?.(run);
+    } catch (err) {
+      this.#logger?.warn({ err, job: def.name }, 'a listener of recorded job runs failed');
+    }
     return run;
   }
 

@@ -47,6 +47,24 @@ describe('JobScheduler', () => {
     expect(info?.nextRunAt).toBeGreaterThan(Date.now() - 1);
   });
 
+  it('tells onRecorded of each run after it is in the history, and survives a throwing listener', async () => {
+    const s = await JobScheduler.create(lake, [job({ run: async () => ({ status: 'success', rows: 1 }) })]);
+    const seen: number[] = [];
+    let history: Promise<number[]> | null = null;
+    s.onRecorded = (run) => {
+      seen.push(run.runId);
+      // What a dashboard does on the notice: read the history, starting at the moment it is told.
+      history = s.runs({ job: 'j' }).then((rs) => rs.map((r) => r.runId));
+    };
+    const first = await s.run('j');
+    expect(seen, 'called once, for that run').toEqual([first.runId]);
+    expect(await history, 'a read started when the listener is told already finds the run').toEqual([first.runId]);
+    s.onRecorded = () => {
+      throw new Error('listener bug');
+    };
+    expect((await s.run('j')).status, 'a throwing listener does not fail the run').toBe('success');
+  });
+
   it('retries a failing job with exponential backoff and records the attempts', async () => {
     const at: number[] = [];
     const s = await JobScheduler.create(lake, [
