@@ -6,6 +6,7 @@ import { registerCandlesRoute } from './routes/candles-route.js';
 import { registerHealthRoute } from './routes/health-route.js';
 import { registerIndicatorsRoute } from './routes/indicators-route.js';
 import { registerKpisRoute } from './routes/kpis-route.js';
+import { registerSparklinesRoute } from './routes/sparklines-route.js';
 import { registerLakeRoutes } from './routes/lake-routes.js';
 import { registerMarketsRoute } from './routes/markets-route.js';
 import { registerMetricsRoute } from './routes/metrics-route.js';
@@ -37,6 +38,7 @@ function routeList(deps: ApiDeps): string {
     '/api/candles',
     '/api/indicators',
     '/api/kpis',
+    '/api/sparklines',
     ...(deps.markets === undefined ? [] : ['/api/markets']),
     ...(deps.pipeline === undefined ? [] : ['/api/pipeline']),
     ...(deps.log === undefined ? [] : ['/api/rejects', '/api/topics', '/api/topics/<topic>/messages']),
@@ -71,6 +73,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   registerCandlesRoute(app, deps.store, deps.candleHistory);
   registerIndicatorsRoute(app, deps);
   registerKpisRoute(app, deps.store);
+  registerSparklinesRoute(app, deps.store);
   registerMetricsRoute(app, deps);
   if (deps.markets !== undefined) registerMarketsRoute(app, deps.store, deps.markets);
   if (deps.pipeline !== undefined) registerPipelineRoute(app, deps.pipeline, hub);

@@ -8,6 +8,7 @@ export { type LakeApi } from './routes/lake-routes.js';
 export { type MarketsSource, type MarketRow } from './routes/markets-route.js';
 export { type PipelineSource, type PipelineReport } from './routes/pipeline-route.js';
 export { type RejectRow } from './routes/rejects-route.js';
+export { MAX_SPARKLINE_POINTS, type SparklinesReply } from './routes/sparklines-route.js';
 export { MAX_MESSAGES_PER_PAGE, type TopicRow, type MessageRow, type MessagesPage } from './routes/topics-routes.js';
 export { recordValue, readRange, MAX_VALUE_BYTES, type LogReader, type RecordValue, type ValueEncoding } from './log-view/index.js';
 export { PipelineSampler, type PipelineStage, type StageRate, type PipelineRates, type PipelineSamplerOptions } from './pipeline/index.js';

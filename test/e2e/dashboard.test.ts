@@ -72,6 +72,11 @@ describe.skipIf(missing !== null)(`dashboard in Chromium${missing === null ? '' 
   });
 
   it('the overview lists every symbol with live KPIs, each exchange’s status, the treemap and the movers', async () => {
+    const requests: string[] = [];
+    const onRequest = (r: { url(): string }): void => {
+      requests.push(new URL(r.url()).pathname);
+    };
+    page.on('request', onRequest);
     await page.goto(`${platform.url}/`);
     await page.waitForFunction(() => document.querySelectorAll('table.watchlist tbody tr[data-symbol]').length >= 30, undefined, { timeout: 20_000 });
     const rows = await page.locator('table.watchlist tbody tr[data-symbol]').count();
@@ -81,6 +86,18 @@ describe.skipIf(missing !== null)(`dashboard in Chromium${missing === null ? '' 
     expect(exchanges, 'every exchange of the universe has a status card').toEqual(expect.arrayContaining(['NASDAQ', 'NYSE', 'HOSE']));
     await page.waitForSelector('.treemap canvas', { timeout: 20_000 });
     await page.waitForFunction(() => (document.querySelectorAll('.movers li').length ?? 0) >= 5, undefined, { timeout: 20_000 });
+    // Sparklines: drawn for the rows, from two /api/sparklines answers rather than a request per symbol.
+    await page.waitForFunction(() => {
+      const c = document.querySelector('tr[data-symbol="AAPL"] canvas.spark') as HTMLCanvasElement | null;
+      const g = c?.getContext('2d');
+      if (!c || !g || c.width === 0) return false;
+      const d = g.getImageData(0, 0, c.width, c.height).data;
+      for (let i = 3; i < d.length; i += 4) if ((d[i] ?? 0) > 0) return true;
+      return false;
+    }, undefined, { timeout: 20_000 });
+    page.off('request', onRequest);
+    expect(requests.filter((p) => p === '/api/sparklines').length, 'one request per sparkline interval').toBe(2);
+    expect(requests.filter((p) => p === '/api/candles').length, 'no request per row').toBe(0);
 
     // Sorting by change puts the highest change first; search narrows the rows.
     await page.getByRole('button', { name: 'Chg %' }).click();

@@ -88,6 +88,12 @@ export interface MarketStatus {
   sessions: { start: number; end: number }[];
 }
 
+/** `GET /api/sparklines`: each symbol's newest closes, oldest first. */
+export interface SparklinesReply {
+  interval: string;
+  series: Record<string, { closes: number[]; lastStart: number | null }>;
+}
+
 export interface SqlResult {
   columns: string[];
   rows: unknown[][];

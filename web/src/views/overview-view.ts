@@ -1,4 +1,4 @@
-import { getJson, qs, type Candle, type Kpi, type MarketStatus, type SymbolRow } from '../api';
+import { getJson, qs, type Kpi, type MarketStatus, type SparklinesReply, type SymbolRow } from '../api';
 import type { AppContext, View } from '../app';
 import { drawSparkline } from '../charts/sparkline';
 import type { Treemap } from '../charts/treemap';
@@ -253,37 +253,40 @@ export function overviewView(ctx: AppContext): View {
     treemap.update(leaves, { up: p.up, down: p.down, flat: p.flat, text: p.text, label: p.muted, border: p.panel });
   };
 
-  const loadSparks = async (symbols: string[]): Promise<void> => {
-    // Six at a time: the browser's per-host connection limit, and the watchlist paints first.
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (mounted && next < symbols.length) {
-        const s = symbols[next++] as string;
-        try {
-          let candles = await getJson<Candle[]>(`/api/candles${qs({ symbol: s, interval: '1m', limit: SPARK_POINTS })}`);
-          let step = 60_000;
-          if (candles.length < SPARK_POINTS / 4) {
-            candles = await getJson<Candle[]>(`/api/candles${qs({ symbol: s, interval: '1s', limit: SPARK_POINTS })}`);
-            step = 1000;
-          }
-          const r = rows.get(s);
-          if (r === undefined || candles.length === 0) continue;
-          const closes = candles.map((c) => c.close);
-          const lastSlot = Math.floor((candles[candles.length - 1]?.start ?? 0) / step);
-          const live = r.spark[r.spark.length - 1];
-          // Keep a live price newer than the history.
-          if (live !== undefined && (r.kpi?.ts ?? 0) >= (lastSlot + 1) * step) closes.push(live);
-          r.spark = closes.slice(-SPARK_POINTS);
-          r.sparkStep = step;
-          r.sparkSlot = Math.max(lastSlot, Math.floor((r.kpi?.ts ?? 0) / step));
-          dirty.add(s);
-          if (frame === 0) frame = requestAnimationFrame(flush);
-        } catch {
-          // A sparkline is decoration: the row still shows live values.
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: 6 }, worker));
+  /**
+   * Sparklines for every row in two requests (GET /api/sparklines): an hour of 1m closes, or,
+   * for a symbol with under a quarter of that (a young platform), its last minute of 1s closes.
+   */
+  const loadSparks = async (): Promise<void> => {
+    let minutes: SparklinesReply;
+    let seconds: SparklinesReply;
+    try {
+      [minutes, seconds] = await Promise.all([
+        getJson<SparklinesReply>(`/api/sparklines${qs({ interval: '1m', points: SPARK_POINTS })}`),
+        getJson<SparklinesReply>(`/api/sparklines${qs({ interval: '1s', points: SPARK_POINTS })}`),
+      ]);
+    } catch {
+      // A sparkline is decoration: the rows still show live values.
+      return;
+    }
+    if (!mounted) return;
+    for (const [symbol, r] of rows) {
+      const m = minutes.series[symbol];
+      const useMinutes = m !== undefined && m.closes.length >= SPARK_POINTS / 4;
+      const line = useMinutes ? m : seconds.series[symbol];
+      if (line === undefined || line.lastStart === null || line.closes.length === 0) continue;
+      const step = useMinutes ? 60_000 : 1000;
+      const closes = [...line.closes];
+      const lastSlot = Math.floor(line.lastStart / step);
+      const live = r.spark[r.spark.length - 1];
+      // Keep a live price newer than the history.
+      if (live !== undefined && (r.kpi?.ts ?? 0) >= (lastSlot + 1) * step) closes.push(live);
+      r.spark = closes.slice(-SPARK_POINTS);
+      r.sparkStep = step;
+      r.sparkSlot = Math.max(lastSlot, Math.floor((r.kpi?.ts ?? 0) / step));
+      dirty.add(symbol);
+    }
+    if (frame === 0) frame = requestAnimationFrame(flush);
   };
 
   const refreshMarkets = async (): Promise<void> => {
@@ -352,7 +355,7 @@ export function overviewView(ctx: AppContext): View {
       );
       renderMovers();
       stops.push(every(1000, renderMovers));
-      void loadSparks(symbols.map((s) => s.symbol));
+      void loadSparks();
 
       const { createTreemap } = await import('../charts/treemap');
       if (!mounted) return;
