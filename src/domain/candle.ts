@@ -29,7 +29,6 @@ export function candleKey(c: Pick<Candle, 'symbol' | 'interval' | 'start'>): str
   return `${c.symbol}|${c.interval}|${c.start}`;
 }
 
-
 /**
  * A plain copy with exactly the Candle fields. A live candle may be a class whose `vwap` is a
  * getter (the candle operator's slots), which `{ ...c }` would not copy.

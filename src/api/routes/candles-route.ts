@@ -5,20 +5,7 @@ import type { LiveStore } from '../../stores/index.js';
 import { range, rejectUnknown, requiredInterval, requiredSymbol, type Query } from '../schemas/query-params.js';
 
 /** `GET /api/candles` row (ARCHITECTURE.md §5); `end` stays internal to keep the contract exact. */
-export interface CandleRow {
-  symbol: string;
-  interval: Interval;
-  start: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  vwap: number;
-  trades: number;
-  final: boolean;
-  rev: number;
-}
+export type CandleRow = Omit<Candle, 'end'>;
 
 export function toCandleRow(c: Candle): CandleRow {
   return {

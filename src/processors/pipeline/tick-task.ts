@@ -12,7 +12,6 @@ export const WATERMARK_STEP_MS = 100;
 export const LATE_TOPIC = 'ticks.late';
 /** Newest KPIs per symbol, for the warehouse (value: JSON Kpi, key: symbol). */
 export const KPIS_TOPIC = 'kpis';
-export const DLQ_TOPIC_NAME = 'ticks.dlq';
 
 export function candlesTopic(interval: Interval): string {
   return `${CANDLES_TOPIC_PREFIX}${interval}`;

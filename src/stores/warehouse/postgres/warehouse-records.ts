@@ -10,7 +10,7 @@
  * Bad input never stops the pipeline: a record that does not decode is skipped with the reason
  * (field and value), and the writer counts it.
  */
-import { isInterval, type Candle, type Kpi } from '../../../domain/index.js';
+import { copyCandle, isInterval, type Candle, type Kpi } from '../../../domain/index.js';
 import { storableTimestamp } from './pg-session.js';
 
 export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
@@ -44,24 +44,8 @@ export function decodeCandle(bytes: Uint8Array): Decoded<Candle> {
   if (!Number.isSafeInteger(o.trades) || (o.trades as number) < 0) return { ok: false, reason: bad('trades', 'a non-negative integer', o.trades) };
   if (typeof o.final !== 'boolean') return { ok: false, reason: bad('final', 'a boolean', o.final) };
   if (!Number.isInteger(o.rev) || (o.rev as number) < 0 || (o.rev as number) > 2_147_483_647) return { ok: false, reason: bad('rev', 'a non-negative 32-bit integer', o.rev) };
-  return {
-    ok: true,
-    value: {
-      symbol: o.symbol,
-      interval: o.interval,
-      start: o.start as number,
-      end: o.end as number,
-      open: o.open as number,
-      high: o.high as number,
-      low: o.low as number,
-      close: o.close as number,
-      volume: o.volume as number,
-      vwap: o.vwap as number,
-      trades: o.trades as number,
-      final: o.final,
-      rev: o.rev as number,
-    },
-  };
+  // Every field checked above: the plain copy keeps exactly the Candle fields.
+  return { ok: true, value: copyCandle(o as unknown as Candle) };
 }
 
 export function decodeKpi(bytes: Uint8Array): Decoded<Kpi> {
