@@ -73,7 +73,7 @@ interface Lane {
   readonly daily: boolean;
   readonly slots: CandleSlot[];
   settled: Settled | null;
-  /** No watermark below this can change the lane; −∞ forces a look (set whenever an event lands). */
+  /** No watermark below this can change the lane; −∞ forces a look (after a restore, or a slot born final). */
   nextDue: number;
 }
 
@@ -451,7 +451,6 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
       const slot = this.#slotFor(s, lane, e, start, end, wStart, wEnd, regular, o);
       if (slot === null) continue;
       applyToSlot(slot, ts, o, h, l, c, v, pv);
-      lane.nextDue = Number.NEGATIVE_INFINITY;
     }
   }
 
@@ -494,6 +493,12 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
     }
     const sl = new CandleSlot(s.symbol, lane.interval, start, end, wStart, wEnd, regular, price);
     sl.final = end <= wm;
+    // Only a new slot can make the lane due earlier: an open one at its end (the gap fills it
+    // allows come after that end); one born final (late but within lateness) at once, for its
+    // drop and fills. Updating a kept slot changes no due time, so the lane is not looked at again
+    // on every watermark step it receives ticks (a 1s lane is then visited once a second, not ten times).
+    if (sl.final) lane.nextDue = Number.NEGATIVE_INFINITY;
+    else if (end < lane.nextDue) lane.nextDue = end;
     // Queued directly, not through #queue: a candle born final (late but within lateness) is first emitted as rev 0.
     sl.mark = this.#mark;
     this.#touched.push(sl);

@@ -103,6 +103,10 @@ export class TickTask implements PartitionTask<TickTaskState> {
     // order: the operator sees the same watermark calls however the log is polled or a restart
     // splits it, so late/amend decisions and revisions replay identically.
     const candles: Candle[] = [];
+    // Operator calls that put candles in `candles`: each call lists a candle once, so only more
+    // than one can repeat it (see #emitCandles).
+    let calls = 0;
+    let listed = 0;
     const wmNow = this.#watermark.value;
     let step = Number.isFinite(wmNow) ? Math.floor(wmNow / WATERMARK_STEP_MS) : Number.NEGATIVE_INFINITY;
     let from = 0;
@@ -113,12 +117,21 @@ export class TickTask implements PartitionTask<TickTaskState> {
       const g = Math.floor(ts / WATERMARK_STEP_MS);
       if (g <= step) continue;
       step = g;
-      if (i > from) this.#o.candles.processBatch(from === 0 && i === fresh.length ? fresh : fresh.slice(from, i), candles);
+      if (i > from) {
+        this.#o.candles.processBatch(from === 0 && i === fresh.length ? fresh : fresh.slice(from, i), candles);
+        if (candles.length > listed) calls++;
+        listed = candles.length;
+      }
       from = i;
       const wm = this.#watermark.observe(g * WATERMARK_STEP_MS, now);
-      if (wm !== null) this.#o.candles.onWatermark(wm, candles);
+      if (wm !== null) {
+        this.#o.candles.onWatermark(wm, candles);
+        if (candles.length > listed) calls++;
+        listed = candles.length;
+      }
     }
     if (from < fresh.length) this.#o.candles.processBatch(from === 0 ? fresh : fresh.slice(from), candles);
+    if (candles.length > listed) calls++;
     // Input came even if it crossed no grid line: the partition is not idle. Without this, a
     // replay whose event time advances less than one step per idleWatermarkMs of wall time (a
     // busy machine) gets idle watermarks dragged ahead by the wall clock, and its later ticks are
@@ -130,7 +143,7 @@ export class TickTask implements PartitionTask<TickTaskState> {
     this.#o.live.ticks(fresh);
     this.#o.live.kpis(kpis);
     if (this.#o.publishKpis === true) for (let i = 0; i < kpis.length; i++) this.#kpis.set((kpis[i] as Kpi).symbol, kpis[i] as Kpi);
-    this.#emitCandles(candles);
+    this.#emitCandles(candles, calls > 1);
   }
 
   onTimer(now: number): void {
@@ -138,7 +151,7 @@ export class TickTask implements PartitionTask<TickTaskState> {
     const candles: Candle[] = [];
     if (wm !== null) this.#o.candles.onWatermark(wm, candles);
     this.#o.candles.onTimer(now, candles);
-    this.#emitCandles(candles);
+    this.#emitCandles(candles, true);
     if (this.#kpis.size > 0) {
       const records: ProducerRecord[] = [];
       for (const k of this.#kpis.values()) records.push({ key: k.symbol, partition: this.#o.partition, value: Buffer.from(JSON.stringify(k)), timestamp: k.ts });
@@ -147,11 +160,12 @@ export class TickTask implements PartitionTask<TickTaskState> {
     }
   }
 
-  #emitCandles(all: Candle[]): void {
+  #emitCandles(all: Candle[], mayRepeat: boolean): void {
     // With the candle operator's liveOutput a slot touched in several watermark steps of one
     // batch is in `all` once per step, each entry the same object in its latest state: emit it
     // once (ten 100 ms steps per 1 s bucket put every final 1 s candle on the log ten times).
-    const candles = all.length > 1 ? [...new Set(all)] : all;
+    // A batch within one step (most, when ticks come a few at a time) needs no Set.
+    const candles = mayRepeat && all.length > 1 ? [...new Set(all)] : all;
     if (candles.length > 0) {
       this.#o.live.candles(candles);
       const finals = new Map<Interval, ProducerRecord[]>();
