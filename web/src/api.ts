@@ -61,14 +61,8 @@ export function qs(params: Record<string, string | number | undefined | null>): 
   return s === '' ? '' : `?${s}`;
 }
 
-export interface SymbolRow {
-  symbol: string;
-  name: string;
-  exchange: string | null;
-  currency: string | null;
-  sector: string | null;
-  sharesOutstanding?: number | null;
-}
+/** A `GET /api/symbols` row, as the route declares it (a type-only import: nothing of the server is bundled). */
+export type { SymbolRow } from '../../src/api/routes/symbols-route.js';
 
 /** The API's rows are the domain's types (src/domain is pure: no Node, no I/O), imported for their shape only. */
 export type { Kpi, TradeEvent as Trade } from '../../src/domain/index.js';
