@@ -15,8 +15,9 @@ export function requireBuild(): void {
   }
 }
 
-/** Everything a journal holds that a run is judged by: tick ids (with multiplicity) and final candles. */
+/** Everything a journal holds that a run is judged by: ticks (with multiplicity) and final candles. */
 export interface JournalContents {
+  /** `symbol|id` of each logged tick with how often it is there (ids repeat across symbols). */
   tickIds: Map<string, number>;
   candles: Map<string, Candle>;
   dlq: number;
@@ -37,8 +38,9 @@ export async function readJournal(dataDir: string): Promise<JournalContents> {
           if (records.length === 0) break;
           for (const r of records) {
             if (t.name === 'ticks') {
-              const id = decodeEvent(r.value).id;
-              tickIds.set(id, (tickIds.get(id) ?? 0) + 1);
+              const e = decodeEvent(r.value);
+              const key = `${e.symbol}|${e.id}`;
+              tickIds.set(key, (tickIds.get(key) ?? 0) + 1);
             } else if (t.name === 'ticks.dlq') {
               dlq++;
             } else if (INTERVALS.some((iv) => t.name === `candles.${iv}`)) {
@@ -61,7 +63,8 @@ export async function readJournal(dataDir: string): Promise<JournalContents> {
 /**
  * Writes a recorded session of `lines` NDJSON lines: 40 symbols (T00..T39), trades with
  * event-time jitter (some beyond the allowed lateness), repeated ids, and a few malformed lines.
- * Returns the valid ids with how often each appears.
+ * Returns the valid events' `symbol|id` with how often each appears (a repeated id comes with
+ * the next line's symbol, so some ids belong to two symbols).
  */
 export function writeSession(file: string, seed: number, lines: number): { validIds: Map<string, number> } {
   const rand = mulberry32(seed);
@@ -77,7 +80,8 @@ export function writeSession(file: string, seed: number, lines: number): { valid
     const jitter = rand() < 0.01 ? Math.floor(rand() * 3_000) : 0;
     const id = rand() < 0.005 && i > 0 ? `r${i - 1}` : `r${i}`;
     const e = { kind: 'trade', symbol: `T${String(i % 40).padStart(2, '0')}`, ts: ts - jitter, source: 'rec', id, price: 50 + Math.round(rand() * 5_000) / 100, size: 100 * (1 + Math.floor(rand() * 5)) };
-    validIds.set(id, (validIds.get(id) ?? 0) + 1);
+    const key = `${e.symbol}|${id}`;
+    validIds.set(key, (validIds.get(key) ?? 0) + 1);
     out.push(JSON.stringify(e));
   }
   writeFileSync(file, `${out.join('\n')}\n`);

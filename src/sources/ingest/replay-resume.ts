@@ -18,8 +18,8 @@ interface ResumeFile {
  * Exactly-once ingest of a replayed file across crashes. After durable appends it records how
  * many raw records of the input are in the log together with the log's end offsets. On restart
  * the replay skips those records, and for the batch that was in flight at the crash (possibly
- * durable in some partitions and not others) it drops every event whose id already sits in the
- * log after the recorded end offsets. Like Kafka Connect's source offsets, plus an id check for
+ * durable in some partitions and not others) it drops every event whose symbol and id already
+ * sit in the log after the recorded end offsets. Like Kafka Connect's source offsets, plus an id check for
  * the in-flight window.
  */
 export class ReplayResume {
@@ -30,18 +30,25 @@ export class ReplayResume {
   #consumed: number;
   #skip: number;
   readonly #resumedAt: number;
-  /** Ids durable after the saved offsets, with how many times each is there (an input may repeat an id on purpose). */
-  readonly #inFlightIds: Map<string, number>;
+  /**
+   * Events durable after the saved offsets, by symbol and id, with how many times each is there
+   * (an input may repeat an id on purpose). The symbol is part of the key because an id need not
+   * be unique across symbols, and the in-flight batch may be durable in one symbol's partition
+   * but not in another's: keyed by id alone, a durable event would cancel an earlier, lost event
+   * of another symbol with the same id. Per symbol the durable occurrences are the first ones in
+   * input order (one partition, appended in order), so cancelling the first occurrences is exact.
+   */
+  readonly #inFlight: Map<string, number>;
   #lastSave = 0;
 
-  private constructor(path: string, log: Log, input: string, consumed: number, inFlightIds: Map<string, number>, saveEveryMs: number) {
+  private constructor(path: string, log: Log, input: string, consumed: number, inFlight: Map<string, number>, saveEveryMs: number) {
     this.#path = path;
     this.#log = log;
     this.#input = input;
     this.#consumed = consumed;
     this.#skip = consumed;
     this.#resumedAt = consumed;
-    this.#inFlightIds = inFlightIds;
+    this.#inFlight = inFlight;
     this.#saveEveryMs = saveEveryMs;
   }
 
@@ -53,7 +60,7 @@ export class ReplayResume {
     } catch {
       saved = null;
     }
-    const ids = new Map<string, number>();
+    const durable = new Map<string, number>();
     if (saved !== null) {
       const topic = (await options.log.topics()).find((t) => t.name === TICKS_TOPIC);
       for (const p of topic?.partitions ?? []) {
@@ -62,14 +69,15 @@ export class ReplayResume {
           const records = await options.log.read({ topic: TICKS_TOPIC, partition: p.partition }, offset, 10_000);
           if (records.length === 0) break;
           for (const r of records) {
-            const id = decodeEvent(r.value).id;
-            ids.set(id, (ids.get(id) ?? 0) + 1);
+            const e = decodeEvent(r.value);
+            const key = eventKey(e.symbol, e.id);
+            durable.set(key, (durable.get(key) ?? 0) + 1);
           }
           offset = (records[records.length - 1] as { offset: number }).offset + 1;
         }
       }
     }
-    return new ReplayResume(options.path, options.log, options.input, saved?.consumed ?? 0, ids, options.saveEveryMs ?? 500);
+    return new ReplayResume(options.path, options.log, options.input, saved?.consumed ?? 0, durable, options.saveEveryMs ?? 500);
   }
 
   /** Records of the input already durable when this run started. */
@@ -85,15 +93,15 @@ export class ReplayResume {
       this.#skip -= from;
     }
     const rest = from === 0 ? batch : batch.slice(from);
-    if (this.#inFlightIds.size === 0) return rest;
-    // Drop each durable occurrence once: a later copy of the same id in the input is new input.
+    if (this.#inFlight.size === 0) return rest;
+    // Drop each durable occurrence once: a later copy of the same event in the input is new input.
     return rest.filter((raw) => {
-      const id = idOf(raw);
-      if (id === null) return true;
-      const left = this.#inFlightIds.get(id);
+      const key = keyOf(raw);
+      if (key === null) return true;
+      const left = this.#inFlight.get(key);
       if (left === undefined) return true;
-      if (left === 1) this.#inFlightIds.delete(id);
-      else this.#inFlightIds.set(id, left - 1);
+      if (left === 1) this.#inFlight.delete(key);
+      else this.#inFlight.set(key, left - 1);
       return false;
     });
   }
@@ -120,18 +128,24 @@ export class ReplayResume {
   }
 }
 
-function idOf(raw: unknown): string | null {
-  if (typeof raw === 'object' && raw !== null) {
-    const id = (raw as { id?: unknown }).id;
-    return typeof id === 'string' ? id : null;
-  }
+function eventKey(symbol: string, id: string): string {
+  return `${symbol}\u0000${id}`;
+}
+
+/**
+ * The key of a raw record as it would be logged: ingest keeps a valid symbol and id as given
+ * (it refuses, never rewrites, a malformed symbol), so the raw fields match the logged event's.
+ */
+function keyOf(raw: unknown): string | null {
+  let o: unknown = raw;
   if (typeof raw === 'string') {
     try {
-      const id = (JSON.parse(raw) as { id?: unknown }).id;
-      return typeof id === 'string' ? id : null;
+      o = JSON.parse(raw);
     } catch {
       return null;
     }
   }
-  return null;
+  if (typeof o !== 'object' || o === null) return null;
+  const { symbol, id } = o as { symbol?: unknown; id?: unknown };
+  return typeof symbol === 'string' && typeof id === 'string' ? eventKey(symbol, id) : null;
 }

@@ -35,4 +35,25 @@ describe('ReplayResume', () => {
     expect(rest.map((e) => e.id), 'x1 and x2 are in the log once each; the second x1 of the input and x3 are new').toEqual(['x1', 'x3']);
     await log.close();
   });
+
+  it('tells apart two symbols that carry the same id: the in-flight batch may be durable in one partition and not the other', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ss-resume-'));
+    dirs.push(dir);
+    const log = await Journal.open({ dir: join(dir, 'journal'), fsync: 'never', retentionCheckMs: 0 });
+    await log.ensureTopic(TICKS_TOPIC, { partitions: 4 });
+    const ingest = new IngestWriter({ log, source: 'rec', policy: (now) => ({ now, maxFutureMs: Number.POSITIVE_INFINITY, maxPastMs: Number.POSITIVE_INFINITY, knownSymbols: null }) });
+    // A recorded feed may reuse an id across symbols (per-symbol sequence numbers). The crash
+    // left the MSFT event durable but not the AAPL one before it (different partitions).
+    const aapl = ev('7', 0);
+    const msft = { ...ev('7', 1), symbol: 'MSFT' };
+    const path = join(dir, 'resume.json');
+    const first = await ReplayResume.open({ path, log, input: 'file:2', saveEveryMs: 0 });
+    await first.advance(0, 0, true);
+    await ingest.write([msft]);
+
+    const second = await ReplayResume.open({ path, log, input: 'file:2', saveEveryMs: 0 });
+    const rest = second.filter([aapl, msft]) as { symbol: string }[];
+    expect(rest.map((e) => e.symbol), 'only the MSFT event is durable: the AAPL event with the same id must still be ingested, the MSFT one not again').toEqual(['AAPL']);
+    await log.close();
+  });
 });
