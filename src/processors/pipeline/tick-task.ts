@@ -64,6 +64,9 @@ export class TickTask implements PartitionTask<TickTaskState> {
   /** Newest KPIs per symbol since the last timer, when publishing them. */
   #kpis = new Map<string, Kpi>();
   #decodeErrors = 0;
+  /** Deduplicated events of the last batch whose candles `complete` has yet to compute. */
+  #pending: MarketEvent[] | null = null;
+  #pendingAt = 0;
 
   constructor(options: TickTaskOptions) {
     this.#o = options;
@@ -80,9 +83,15 @@ export class TickTask implements PartitionTask<TickTaskState> {
     });
   }
 
+  /**
+   * The urgent part of a batch: decode, dedup, KPIs, and the ticks and KPIs to the live store
+   * (whose subscribers' frames go out in the next loop turn). Candles — and with them the
+   * finalisation burst when event time crosses a second, ~250 candles per partition — wait for
+   * `complete`, so a tick's frame never waits behind another partition's candle work.
+   */
   process(records: readonly LogRecord[], now: number): void {
+    this.complete();
     const events: MarketEvent[] = [];
-    let maxTs = this.#watermark.maxEventTime;
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as LogRecord;
       // In-process records carry the validated event itself; otherwise decode the bytes.
@@ -99,6 +108,28 @@ export class TickTask implements PartitionTask<TickTaskState> {
     }
     const fresh: MarketEvent[] = [];
     this.#o.dedup.processBatch(events, fresh);
+    const kpis: Kpi[] = [];
+    this.#o.kpis.processBatch(fresh, kpis);
+    this.#o.live.ticks(fresh);
+    this.#o.live.kpis(kpis);
+    if (this.#o.publishKpis === true) for (let i = 0; i < kpis.length; i++) this.#kpis.set((kpis[i] as Kpi).symbol, kpis[i] as Kpi);
+    this.#pending = fresh;
+    this.#pendingAt = now;
+    // Input came even if it crossed no grid line: the partition is not idle. Without this, a
+    // replay whose event time advances less than one step per idleWatermarkMs of wall time (a
+    // busy machine) gets idle watermarks dragged ahead by the wall clock, and its later ticks are
+    // all refused as late. Activity moves no watermark, so event-time decisions stay independent
+    // of polling.
+    if (records.length > 0) this.#watermark.active(now);
+  }
+
+  /** Candles for the batch `process` took last: operator calls in log order, then outputs. */
+  complete(): void {
+    const fresh = this.#pending;
+    if (fresh === null) return;
+    this.#pending = null;
+    const now = this.#pendingAt;
+    let maxTs = this.#watermark.maxEventTime;
     // The watermark moves where event time crosses a WATERMARK_STEP_MS grid line, found in log
     // order: the operator sees the same watermark calls however the log is polled or a restart
     // splits it, so late/amend decisions and revisions replay identically.
@@ -132,21 +163,11 @@ export class TickTask implements PartitionTask<TickTaskState> {
     }
     if (from < fresh.length) this.#o.candles.processBatch(from === 0 ? fresh : fresh.slice(from), candles);
     if (candles.length > listed) calls++;
-    // Input came even if it crossed no grid line: the partition is not idle. Without this, a
-    // replay whose event time advances less than one step per idleWatermarkMs of wall time (a
-    // busy machine) gets idle watermarks dragged ahead by the wall clock, and its later ticks are
-    // all refused as late. Activity moves no watermark, so event-time decisions stay independent
-    // of polling.
-    if (records.length > 0) this.#watermark.active(now);
-    const kpis: Kpi[] = [];
-    this.#o.kpis.processBatch(fresh, kpis);
-    this.#o.live.ticks(fresh);
-    this.#o.live.kpis(kpis);
-    if (this.#o.publishKpis === true) for (let i = 0; i < kpis.length; i++) this.#kpis.set((kpis[i] as Kpi).symbol, kpis[i] as Kpi);
     this.#emitCandles(candles, calls > 1);
   }
 
   onTimer(now: number): void {
+    this.complete();
     const wm = this.#watermark.idle(now);
     const candles: Candle[] = [];
     if (wm !== null) this.#o.candles.onWatermark(wm, candles);
@@ -194,10 +215,12 @@ export class TickTask implements PartitionTask<TickTaskState> {
   }
 
   flush(): Promise<void> {
+    this.complete();
     return this.#outputs;
   }
 
   snapshot(): TickTaskState {
+    this.complete();
     return {
       dedup: this.#o.dedup.onCheckpoint(),
       candles: this.#o.candles.onCheckpoint(),
@@ -207,6 +230,7 @@ export class TickTask implements PartitionTask<TickTaskState> {
   }
 
   restore(state: TickTaskState, now: number): void {
+    this.#pending = null;
     this.#o.dedup.restore(state.dedup);
     this.#o.candles.restore(state.candles as never);
     this.#o.kpis.restore(state.kpis);

@@ -8,6 +8,14 @@ import type { CheckpointStore } from './checkpoint-store.js';
  */
 export interface PartitionTask<State> {
   process(records: readonly LogRecord[], now: number): void;
+  /**
+   * Finishes work `process` deferred. The runner calls it once the event loop has had a turn
+   * after a poll's batches were processed, so the urgent part of every partition's batch (what
+   * subscribers wait for) goes out before the heavier part of any. A task that defers must also
+   * finish pending work itself before any other call (process, onTimer, snapshot, flush, close),
+   * so state and offsets never diverge whoever calls first.
+   */
+  complete?(): void;
   onTimer(now: number): void;
   /**
    * Resolves once every output produced before this call is durable; outputs produced later do
@@ -83,6 +91,8 @@ export class PartitionRunner<State> {
   /** Background checkpoint writes, in snapshot order. */
   #persisting: Promise<void> = Promise.resolve();
   #persistsInFlight = 0;
+  /** Between processing a poll's records and completing their deferred work (see PartitionTask.complete). */
+  #completing = false;
   /** Partitions the current periodic checkpoint round has yet to snapshot. */
   #round: number[] = [];
 
@@ -168,7 +178,17 @@ export class PartitionRunner<State> {
         await this.#sync(consumer);
         const records = await consumer.poll({ maxRecords: this.#o.maxRecords ?? 20_000, timeoutMs: this.#o.pollTimeoutMs ?? 100 });
         const now = this.#now();
-        if (records.length > 0) this.#dispatch(records, now);
+        if (records.length > 0) {
+          const deferred = this.#dispatch(records, now);
+          if (deferred !== null) {
+            // One loop turn (the flushes that setImmediate queued during processing run first),
+            // then the deferred part of each partition's batch.
+            this.#completing = true;
+            await new Promise((resolve) => setImmediate(resolve));
+            for (const task of deferred) task.complete?.();
+            this.#completing = false;
+          }
+        }
         if (now - lastTimer >= timerEvery) {
           lastTimer = now;
           for (const task of this.#tasks.values()) task.onTimer(now);
@@ -191,8 +211,10 @@ export class PartitionRunner<State> {
     }
   }
 
-  #dispatch(records: readonly LogRecord[], now: number): void {
+  /** Processes a poll's records; returns the tasks with work to complete, or null. */
+  #dispatch(records: readonly LogRecord[], now: number): Set<PartitionTask<State>> | null {
     // Records come in offset order per partition; hand each partition its contiguous runs.
+    let deferred: Set<PartitionTask<State>> | null = null;
     let start = 0;
     while (start < records.length) {
       const partition = (records[start] as LogRecord).partition;
@@ -207,6 +229,7 @@ export class PartitionRunner<State> {
         while (from < end && (records[from] as LogRecord).offset < next) from++;
         if (from < end) {
           task.process(from === 0 && end === records.length ? records : records.slice(from, end), now);
+          if (task.complete !== undefined) (deferred ??= new Set()).add(task);
           this.#next.set(partition, (records[end - 1] as LogRecord).offset + 1);
           this.#processed += end - from;
         }
@@ -214,6 +237,7 @@ export class PartitionRunner<State> {
       start = end;
     }
     this.#batches++;
+    return deferred;
   }
 
   /**
@@ -262,10 +286,10 @@ export class PartitionRunner<State> {
     if (this.#failure !== null) throw this.#failure;
   }
 
-  /** Resolves when every assigned partition has processed up to `endOffsets` (partition → end). */
+  /** Resolves when every assigned partition has processed up to `endOffsets` (partition → end), deferred work included. */
   async waitFor(endOffsets: ReadonlyMap<number, number>, pollMs = 20): Promise<void> {
     for (;;) {
-      let done = true;
+      let done = !this.#completing;
       for (const [p, end] of endOffsets) if ((this.#next.get(p) ?? 0) < end) done = false;
       if (done) return;
       if (!this.#running) throw this.#failure ?? new Error('runner stopped before reaching the requested offsets');

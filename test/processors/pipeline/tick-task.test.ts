@@ -41,6 +41,8 @@ function stream(seed: number, n: number): LogRecord[] {
 interface Outputs {
   candles: Map<string, Candle>;
   late: string[];
+  /** Fresh ticks handed to the live store. */
+  ticks: number;
 }
 
 async function makeTask(idleWatermarkMs = Number.POSITIVE_INFINITY, liveOutput = false): Promise<{ task: TickTask; outputs: Outputs; log: Journal }> {
@@ -50,7 +52,7 @@ async function makeTask(idleWatermarkMs = Number.POSITIVE_INFINITY, liveOutput =
   journals.push(log);
   await log.ensureTopic('ticks.late', { partitions: 1 });
   for (const iv of INTERVALS) await log.ensureTopic(`candles.${iv}`, { partitions: 1 });
-  const outputs: Outputs = { candles: new Map(), late: [] };
+  const outputs: Outputs = { candles: new Map(), late: [], ticks: 0 };
   const cal = calendarFor('CRYPTO');
   let task: TickTask | null = null;
   const candles = new CandleOperator({
@@ -72,7 +74,9 @@ async function makeTask(idleWatermarkMs = Number.POSITIVE_INFINITY, liveOutput =
     candles,
     kpis: new KpiOperator({ sessionOf: (_s, ts) => cal.localDate(ts) }),
     live: {
-      ticks: () => undefined,
+      ticks: (list) => {
+        outputs.ticks += list.length;
+      },
       kpis: () => undefined,
       candles: (list) => {
         for (const c of list) outputs.candles.set(`${c.symbol}|${c.interval}|${c.start}`, copyCandle(c));
@@ -100,9 +104,17 @@ describe('TickTask', () => {
       const records = stream(seed, 3_000);
       const whole = await makeTask();
       whole.task.process(records, 0);
+      whole.task.complete();
 
+      // The runner calls complete() after a loop turn; a later process() finishes the previous
+      // batch itself when it comes first. Either order must give the same outputs.
       const chopped = await makeTask();
-      for (const b of splits(mulberry32(seed * 31), records)) chopped.task.process(b, 0);
+      const completeNow = mulberry32(seed * 37);
+      for (const b of splits(mulberry32(seed * 31), records)) {
+        chopped.task.process(b, 0);
+        if (completeNow() < 0.5) chopped.task.complete();
+      }
+      chopped.task.complete();
 
       // Crash after a checkpoint: a new task restores the state and gets the rest.
       const cut = 1 + Math.floor(mulberry32(seed * 7)() * (records.length - 2));
@@ -112,6 +124,7 @@ describe('TickTask', () => {
       const after = await makeTask();
       after.task.restore(state, 0);
       for (const b of splits(mulberry32(seed * 17), records.slice(cut))) after.task.process(b, 0);
+      after.task.complete();
       const restored = new Map([...before.outputs.candles, ...after.outputs.candles]);
 
       const finals = (m: Map<string, Candle>): Candle[] => [...m.values()].filter((c) => c.final).sort((a, b) => (a.symbol + a.interval + a.start < b.symbol + b.interval + b.start ? -1 : 1));
@@ -142,6 +155,20 @@ describe('TickTask', () => {
     expect(seen.size, 'the stream closes candles').toBeGreaterThan(100);
     const repeated = [...seen].filter(([, n]) => n > 1);
     expect(repeated.slice(0, 5), 'no (symbol, interval, start, rev) is appended twice').toEqual([]);
+  });
+
+  it('hands a batch\'s ticks to the live store in process() and its candles in complete(); a snapshot finishes the pending batch first', async () => {
+    const records = stream(9, 400);
+    const { task, outputs } = await makeTask();
+    task.process(records, 0);
+    expect(outputs.ticks, 'process() hands every fresh tick to the live store at once').toBe(400);
+    expect(outputs.candles.size, 'process() leaves the candle work to complete()').toBe(0);
+    const state = viaCheckpointFile(task.snapshot()) as TickTaskState;
+    expect(outputs.candles.size, 'snapshot() computes the pending candles before taking state').toBeGreaterThan(0);
+    const whole = await makeTask();
+    whole.task.process(records, 0);
+    whole.task.complete();
+    expect(state, 'the state equals that of a task that completed the batch').toEqual(viaCheckpointFile(whole.task.snapshot()));
   });
 
   it('keeps a partition that gets input out of idle watermarks even when its event time crawls', async () => {

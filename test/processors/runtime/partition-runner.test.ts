@@ -69,7 +69,66 @@ async function appendNumbers(log: Journal, from: number, to: number): Promise<vo
 
 const total = (tasks: Map<number, SumTask>): number => [...tasks.values()].reduce((s, t) => s + t.sum, 0);
 
+/** Counts records in process() and sums them in complete(), noting whether a turn of the event loop came between. */
+class TwoPartTask extends SumTask {
+  pending: number[] = [];
+  /** process() calls whose setImmediate ran before their complete(). */
+  turnsBetween = 0;
+  completes = 0;
+  #turned = false;
+  override process(records: readonly LogRecord[]): void {
+    this.complete();
+    for (const r of records) this.pending.push(Number(Buffer.from(r.value).toString()));
+    this.seen += records.length;
+    this.#turned = false;
+    setImmediate(() => {
+      this.#turned = true;
+    });
+  }
+  complete(): void {
+    if (this.pending.length === 0) return;
+    if (this.#turned) this.turnsBetween++;
+    this.completes++;
+    for (const v of this.pending) this.sum += v;
+    this.pending = [];
+  }
+  override snapshot(): { sum: number; seen: number } {
+    this.complete();
+    return super.snapshot();
+  }
+}
+
 describe('PartitionRunner', () => {
+  it('completes each task\'s deferred work after one event-loop turn, and waitFor includes it', async () => {
+    const { dir, log } = await setup();
+    const tasks = new Map<number, TwoPartTask>();
+    const r = new PartitionRunner({
+      log,
+      topic: 'in',
+      group: 'g',
+      name: 'two',
+      checkpoints: new FileCheckpointStore(join(dir, 'checkpoints')),
+      checkpointIntervalMs: 1_000_000,
+      pollTimeoutMs: 5,
+      createTask: (p) => {
+        const t = new TwoPartTask();
+        tasks.set(p, t);
+        return t;
+      },
+    });
+    await r.start();
+    for (let i = 0; i < 10; i++) {
+      await appendNumbers(log, i * 100 + 1, (i + 1) * 100);
+      await r.waitFor(await ends(log));
+      expect(total(tasks as Map<number, SumTask>), `after waitFor every record up to ${(i + 1) * 100} is summed, deferred part included`).toBe(((i + 1) * 100 * ((i + 1) * 100 + 1)) / 2);
+    }
+    const t = [...tasks.values()];
+    expect(t.reduce((n, x) => n + x.completes, 0), 'the runner called complete()').toBeGreaterThan(0);
+    expect(t.reduce((n, x) => n + x.turnsBetween, 0), 'every complete() came after an event-loop turn').toBe(t.reduce((n, x) => n + x.completes, 0));
+    await r.stop();
+    await log.close();
+  });
+
   it('processes every partition and resumes from its checkpoint after a clean stop', async () => {
     const { dir, log } = await setup();
     await appendNumbers(log, 1, 500);
