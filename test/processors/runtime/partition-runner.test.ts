@@ -44,17 +44,23 @@ async function setup(): Promise<{ dir: string; log: Journal }> {
   return { dir, log };
 }
 
-function runner(log: Journal, dir: string, tasks: Map<number, SumTask>, checkpointIntervalMs = 1_000_000): PartitionRunner<{ sum: number; seen: number }> {
+function runner<T extends SumTask = SumTask>(
+  log: Journal,
+  dir: string,
+  tasks: Map<number, T>,
+  checkpointIntervalMs = 1_000_000,
+  options: { make?: () => T; checkpoints?: FileCheckpointStore } = {},
+): PartitionRunner<{ sum: number; seen: number }> {
   return new PartitionRunner({
     log,
     topic: 'in',
     group: 'g',
     name: 'sum',
-    checkpoints: new FileCheckpointStore(join(dir, 'checkpoints')),
+    checkpoints: options.checkpoints ?? new FileCheckpointStore(join(dir, 'checkpoints')),
     checkpointIntervalMs,
     pollTimeoutMs: 5,
     createTask: (p) => {
-      const t = new SumTask();
+      const t = options.make?.() ?? (new SumTask() as T);
       tasks.set(p, t);
       return t;
     },
@@ -102,25 +108,12 @@ describe('PartitionRunner', () => {
   it('completes each task\'s deferred work after one event-loop turn, and waitFor includes it', async () => {
     const { dir, log } = await setup();
     const tasks = new Map<number, TwoPartTask>();
-    const r = new PartitionRunner({
-      log,
-      topic: 'in',
-      group: 'g',
-      name: 'two',
-      checkpoints: new FileCheckpointStore(join(dir, 'checkpoints')),
-      checkpointIntervalMs: 1_000_000,
-      pollTimeoutMs: 5,
-      createTask: (p) => {
-        const t = new TwoPartTask();
-        tasks.set(p, t);
-        return t;
-      },
-    });
+    const r = runner(log, dir, tasks, 1_000_000, { make: () => new TwoPartTask() });
     await r.start();
     for (let i = 0; i < 10; i++) {
       await appendNumbers(log, i * 100 + 1, (i + 1) * 100);
       await r.waitFor(await ends(log));
-      expect(total(tasks as Map<number, SumTask>), `after waitFor every record up to ${(i + 1) * 100} is summed, deferred part included`).toBe(((i + 1) * 100 * ((i + 1) * 100 + 1)) / 2);
+      expect(total(tasks), `after waitFor every record up to ${(i + 1) * 100} is summed, deferred part included`).toBe(((i + 1) * 100 * ((i + 1) * 100 + 1)) / 2);
     }
     const t = [...tasks.values()];
     expect(t.reduce((n, x) => n + x.completes, 0), 'the runner called complete()').toBeGreaterThan(0);
@@ -191,20 +184,7 @@ describe('PartitionRunner periodic checkpoints', () => {
       }
     }
     const tasks = new Map<number, SumTask>();
-    const r = new PartitionRunner({
-      log,
-      topic: 'in',
-      group: 'g',
-      name: 'sum',
-      checkpoints: new SlowStore(join(dir, 'checkpoints')),
-      checkpointIntervalMs: 1,
-      pollTimeoutMs: 5,
-      createTask: (p) => {
-        const t = new SumTask();
-        tasks.set(p, t);
-        return t;
-      },
-    });
+    const r = runner(log, dir, tasks, 1, { checkpoints: new SlowStore(join(dir, 'checkpoints')) });
     await r.start();
     await appendNumbers(log, 1, 100);
     await r.waitFor(await ends(log));

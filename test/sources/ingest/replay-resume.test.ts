@@ -13,13 +13,19 @@ afterEach(() => {
 const T0 = Date.parse('2025-03-11T14:00:00Z');
 const ev = (id: string, i: number) => ({ kind: 'trade', symbol: 'AAPL', ts: T0 + i, source: 'rec', id, price: 100, size: 1 });
 
+/** A journal with `partitions` partitions of ticks and an ingest writer that accepts any time and symbol. */
+async function setup(partitions: number): Promise<{ dir: string; log: Journal; ingest: IngestWriter }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ss-resume-'));
+  dirs.push(dir);
+  const log = await Journal.open({ dir: join(dir, 'journal'), fsync: 'never', retentionCheckMs: 0 });
+  await log.ensureTopic(TICKS_TOPIC, { partitions });
+  const ingest = new IngestWriter({ log, source: 'rec', policy: (now) => ({ now, maxFutureMs: Number.POSITIVE_INFINITY, maxPastMs: Number.POSITIVE_INFINITY, knownSymbols: null }) });
+  return { dir, log, ingest };
+}
+
 describe('ReplayResume', () => {
   it('after a crash drops each durable occurrence once, so an id the input repeats on purpose still gets in', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ss-resume-'));
-    dirs.push(dir);
-    const log = await Journal.open({ dir: join(dir, 'journal'), fsync: 'never', retentionCheckMs: 0 });
-    await log.ensureTopic(TICKS_TOPIC, { partitions: 1 });
-    const ingest = new IngestWriter({ log, source: 'rec', policy: (now) => ({ now, maxFutureMs: Number.POSITIVE_INFINITY, maxPastMs: Number.POSITIVE_INFINITY, knownSymbols: null }) });
+    const { dir, log, ingest } = await setup(1);
     const input = [ev('a', 0), ev('b', 1), ev('x1', 2), ev('x2', 3), ev('x1', 2), ev('x3', 4)];
     const path = join(dir, 'resume.json');
 
@@ -37,11 +43,7 @@ describe('ReplayResume', () => {
   });
 
   it('tells apart two symbols that carry the same id: the in-flight batch may be durable in one partition and not the other', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ss-resume-'));
-    dirs.push(dir);
-    const log = await Journal.open({ dir: join(dir, 'journal'), fsync: 'never', retentionCheckMs: 0 });
-    await log.ensureTopic(TICKS_TOPIC, { partitions: 4 });
-    const ingest = new IngestWriter({ log, source: 'rec', policy: (now) => ({ now, maxFutureMs: Number.POSITIVE_INFINITY, maxPastMs: Number.POSITIVE_INFINITY, knownSymbols: null }) });
+    const { dir, log, ingest } = await setup(4);
     // A recorded feed may reuse an id across symbols (per-symbol sequence numbers). The crash
     // left the MSFT event durable but not the AAPL one before it (different partitions).
     const aapl = ev('7', 0);
