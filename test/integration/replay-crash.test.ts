@@ -72,5 +72,6 @@ describe('kill -9 during a sustained replay', () => {
     expect(differing.slice(0, 10), `final candles after the crash equal the uninterrupted run's (seed ${SEED}, killed at ${at} consumed; ${differing.length} differ)`).toEqual([]);
     expect(b.candles, `final candles after the crash equal the uninterrupted run's (seed ${SEED})`).toEqual(a.candles);
     expect(a.dlq, 'malformed lines were dead-lettered').toBeGreaterThan(0);
+    expect(b.dlq, `after kill -9 and restart every malformed line is dead-lettered exactly once (seed ${SEED}, killed at ${at} consumed)`).toBe(a.dlq);
   }, 300_000);
 });

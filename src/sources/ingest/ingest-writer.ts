@@ -44,7 +44,8 @@ export interface IngestResult {
 }
 
 /** JSON-safe copy of a raw value for the dead-letter record (texts are kept as they came). */
-function rawForDlq(raw: unknown): unknown {
+/** The raw record as a dead letter carries it (long lines cut); ReplayResume matches by it. */
+export function rawForDlq(raw: unknown): unknown {
   if (typeof raw === 'string') return raw.length > 4096 ? `${raw.slice(0, 4096)}…` : raw;
   return raw;
 }

@@ -2,7 +2,7 @@ import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { decodeEvent } from '../../domain/index.js';
 import type { Log } from '../../log/log.js';
-import { TICKS_TOPIC } from './ingest-writer.js';
+import { DLQ_TOPIC, TICKS_TOPIC, rawForDlq } from './ingest-writer.js';
 
 interface ResumeFile {
   version: 1;
@@ -12,6 +12,8 @@ interface ResumeFile {
   consumed: number;
   /** End offsets of `ticks` when `consumed` was recorded. */
   endOffsets: Record<string, number>;
+  /** End offsets of `ticks.dlq` then (absent in files written before dead letters were matched). */
+  dlqEndOffsets?: Record<string, number>;
 }
 
 /**
@@ -19,8 +21,9 @@ interface ResumeFile {
  * many raw records of the input are in the log together with the log's end offsets. On restart
  * the replay skips those records, and for the batch that was in flight at the crash (possibly
  * durable in some partitions and not others) it drops every event whose symbol and id already
- * sit in the log after the recorded end offsets. Like Kafka Connect's source offsets, plus an id check for
- * the in-flight window.
+ * sit in `ticks` after the recorded end offsets, and every refused record whose dead letter sits
+ * in `ticks.dlq` after its recorded end offsets. Like Kafka Connect's source offsets, plus an
+ * identity check for the in-flight window.
  */
 export class ReplayResume {
   readonly #path: string;
@@ -62,19 +65,13 @@ export class ReplayResume {
     }
     const durable = new Map<string, number>();
     if (saved !== null) {
-      const topic = (await options.log.topics()).find((t) => t.name === TICKS_TOPIC);
-      for (const p of topic?.partitions ?? []) {
-        let offset = saved.endOffsets[String(p.partition)] ?? p.startOffset;
-        while (offset < p.endOffset) {
-          const records = await options.log.read({ topic: TICKS_TOPIC, partition: p.partition }, offset, 10_000);
-          if (records.length === 0) break;
-          for (const r of records) {
-            const e = decodeEvent(r.value);
-            const key = eventKey(e.symbol, e.id);
-            durable.set(key, (durable.get(key) ?? 0) + 1);
-          }
-          offset = (records[records.length - 1] as { offset: number }).offset + 1;
-        }
+      await scan(options.log, TICKS_TOPIC, saved.endOffsets, (value) => {
+        const e = decodeEvent(value);
+        return eventKey(e.symbol, e.id);
+      }, durable);
+      // A rejected record of the in-flight batch may be in the dead-letter topic already.
+      if (saved.dlqEndOffsets !== undefined) {
+        await scan(options.log, DLQ_TOPIC, saved.dlqEndOffsets, (value) => deadKey((JSON.parse(Buffer.from(value).toString('utf8')) as { raw?: unknown }).raw), durable);
       }
     }
     return new ReplayResume(options.path, options.log, options.input, saved?.consumed ?? 0, durable, options.saveEveryMs ?? 500);
@@ -96,8 +93,9 @@ export class ReplayResume {
     if (this.#inFlight.size === 0) return rest;
     // Drop each durable occurrence once: a later copy of the same event in the input is new input.
     return rest.filter((raw) => {
-      const key = keyOf(raw);
-      if (key === null) return true;
+      // A durable event, else perhaps a durable dead letter (a record ingest refused).
+      const event = keyOf(raw);
+      const key = event !== null && this.#inFlight.has(event) ? event : deadKey(rawForDlq(raw));
       const left = this.#inFlight.get(key);
       if (left === undefined) return true;
       if (left === 1) this.#inFlight.delete(key);
@@ -111,10 +109,8 @@ export class ReplayResume {
     this.#consumed += count;
     if (!force && now - this.#lastSave < this.#saveEveryMs) return;
     this.#lastSave = now;
-    const topic = (await this.#log.topics()).find((t) => t.name === TICKS_TOPIC);
-    const endOffsets: Record<string, number> = {};
-    for (const p of topic?.partitions ?? []) endOffsets[String(p.partition)] = p.endOffset;
-    const body: ResumeFile = { version: 1, input: this.#input, consumed: this.#consumed, endOffsets };
+    const topics = await this.#log.topics();
+    const body: ResumeFile = { version: 1, input: this.#input, consumed: this.#consumed, endOffsets: ends(topics, TICKS_TOPIC), dlqEndOffsets: ends(topics, DLQ_TOPIC) };
     await mkdir(dirname(this.#path), { recursive: true });
     const tmp = `${this.#path}.tmp`;
     const fh = await open(tmp, 'w');
@@ -130,6 +126,36 @@ export class ReplayResume {
 
 function eventKey(symbol: string, id: string): string {
   return `${symbol}\u0000${id}`;
+}
+
+/**
+ * The key of a dead letter by the raw record it carries. It starts with a character an event key
+ * cannot (a symbol is upper-case letters, digits and . - : / ^ = _), so the two never meet.
+ */
+function deadKey(raw: unknown): string {
+  return `\u0001${typeof raw === 'string' ? raw : JSON.stringify(raw)}`;
+}
+
+function ends(topics: readonly { name: string; partitions: readonly { partition: number; endOffset: number }[] }[], name: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of topics.find((t) => t.name === name)?.partitions ?? []) out[String(p.partition)] = p.endOffset;
+  return out;
+}
+
+/** Counts the key of every record of `topic` after `from` (partition → offset) into `into`. */
+async function scan(log: Log, topic: string, from: Record<string, number>, keyOf: (value: Uint8Array) => string, into: Map<string, number>): Promise<void> {
+  for (const p of (await log.topics()).find((t) => t.name === topic)?.partitions ?? []) {
+    let offset = from[String(p.partition)] ?? p.startOffset;
+    while (offset < p.endOffset) {
+      const records = await log.read({ topic, partition: p.partition }, offset, 10_000);
+      if (records.length === 0) break;
+      for (const r of records) {
+        const key = keyOf(r.value);
+        into.set(key, (into.get(key) ?? 0) + 1);
+      }
+      offset = (records[records.length - 1] as { offset: number }).offset + 1;
+    }
+  }
 }
 
 /**

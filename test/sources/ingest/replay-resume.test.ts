@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Journal } from '../../../src/log/index.js';
-import { IngestWriter, ReplayResume, TICKS_TOPIC } from '../../../src/sources/ingest/index.js';
+import { DLQ_TOPIC, IngestWriter, ReplayResume, TICKS_TOPIC } from '../../../src/sources/ingest/index.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -19,6 +19,7 @@ async function setup(partitions: number): Promise<{ dir: string; log: Journal; i
   dirs.push(dir);
   const log = await Journal.open({ dir: join(dir, 'journal'), fsync: 'never', retentionCheckMs: 0 });
   await log.ensureTopic(TICKS_TOPIC, { partitions });
+  await log.ensureTopic(DLQ_TOPIC, { partitions });
   const ingest = new IngestWriter({ log, source: 'rec', policy: (now) => ({ now, maxFutureMs: Number.POSITIVE_INFINITY, maxPastMs: Number.POSITIVE_INFINITY, knownSymbols: null }) });
   return { dir, log, ingest };
 }
@@ -56,6 +57,24 @@ describe('ReplayResume', () => {
     const second = await ReplayResume.open({ path, log, input: 'file:2', saveEveryMs: 0 });
     const rest = second.filter([aapl, msft]) as { symbol: string }[];
     expect(rest.map((e) => e.symbol), 'only the MSFT event is durable: the AAPL event with the same id must still be ingested, the MSFT one not again').toEqual(['AAPL']);
+    await log.close();
+  });
+
+  it('drops the refused records of the in-flight batch whose dead letters are durable, once each', async () => {
+    const { log, dir, ingest } = await setup(4);
+    const path = join(dir, 'resume.json');
+    const malformed = '{"kind":"trade","symbol":';
+    const negative = { ...ev('n1', 1), price: -1 };
+    const good = ev('g1', 2);
+    const first = await ReplayResume.open({ path, log, input: 'file:5', saveEveryMs: 0 });
+    await first.advance(0, 0, true);
+    // The whole batch became durable (a tick and two dead letters), then the process died.
+    await ingest.write([malformed, negative, good]);
+
+    const second = await ReplayResume.open({ path, log, input: 'file:5', saveEveryMs: 0 });
+    const again = { ...ev('g2', 3) };
+    const rest = second.filter([malformed, negative, good, malformed, again]);
+    expect(rest, 'the durable dead letters and tick are not written again; the input\'s second malformed line is new input').toEqual([malformed, again]);
     await log.close();
   });
 });
