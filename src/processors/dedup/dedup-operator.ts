@@ -17,8 +17,9 @@ export interface DedupState {
  * Two generations of fingerprint sets (IdHashSet): ids go into the current one; when it holds
  * `window` ids it becomes the previous one and the old previous is cleared. So every id is
  * remembered for at least the next `window` distinct ids and at most 2 × `window`, memory is fixed
- * (16 bytes × 4 × window), nothing is retained for the garbage collector, and a checkpoint is two
- * typed arrays (a memory copy; the checkpoint store writes them as raw bytes).
+ * (per generation, a table of up to 32 bytes per id and an 8-byte insertion log per id), nothing
+ * is retained for the garbage collector, and a checkpoint is two typed arrays copied from the
+ * insertion logs (the checkpoint store writes them as raw bytes).
  */
 export class DedupOperator extends BaseOperator<MarketEvent, MarketEvent, DedupState> {
   readonly name = 'dedup';
@@ -28,9 +29,8 @@ export class DedupOperator extends BaseOperator<MarketEvent, MarketEvent, DedupS
   #dropped = 0;
   /**
    * The previous generation's entries as of its last checkpoint. That generation never changes
-   * until the next rotation, so checkpoints reuse the array instead of scanning its table again
-   * (the scan was ~1 ms per generation on the event loop). Immutable once made: the checkpoint
-   * store may still be writing it in the background.
+   * until the next rotation, so checkpoints reuse the array instead of copying its log again.
+   * Immutable once made: the checkpoint store may still be writing it in the background.
    */
   #previousEntries: Uint32Array | null = null;
   readonly #onDuplicate: ((event: MarketEvent) => void) | undefined;

@@ -4,11 +4,17 @@
  * all survive young-generation GC and cost a hash-table miss per lookup. Two independent 32-bit
  * hashes (FNV-1a and a murmur3-style mix) make a false "seen before" about 2^-64 × n per lookup:
  * for a window of 10^5 ids, below 10^-14 per event.
+ *
+ * The pairs are also kept in insertion order in a second array, so a checkpoint copies
+ * 8 bytes per id instead of scanning the whole table (2 MB at the default window: 2.5–7 ms on
+ * the event loop per partition and checkpoint, measured in the latency bench).
  */
 export class IdHashSet {
   readonly #slots: Uint32Array;
   readonly #mask: number;
   #size = 0;
+  /** (h1, h2) of every id added since the last clear, in order; grows if more than `capacity` are added. */
+  #log: Uint32Array;
 
   /** Room for `capacity` ids at a load factor of at most 1/2. */
   constructor(capacity: number) {
@@ -16,6 +22,7 @@ export class IdHashSet {
     while (n < capacity * 2) n <<= 1;
     this.#slots = new Uint32Array(n * 2);
     this.#mask = n - 1;
+    this.#log = new Uint32Array(Math.max(1, capacity) * 2);
   }
 
   get size(): number {
@@ -33,6 +40,10 @@ export class IdHashSet {
       if (s === 0) {
         slots[i * 2] = a;
         slots[i * 2 + 1] = h2;
+        const k = this.#size * 2;
+        if (k + 2 > this.#log.length) this.#grow();
+        this.#log[k] = a;
+        this.#log[k + 1] = h2;
         this.#size++;
         return true;
       }
@@ -58,18 +69,15 @@ export class IdHashSet {
     this.#size = 0;
   }
 
-  /** The occupied fingerprints as pairs, for checkpoints. */
+  /** The fingerprints as pairs in insertion order, for checkpoints: a copy, later adds do not change it. */
   entries(): Uint32Array {
-    const out = new Uint32Array(this.#size * 2);
-    let k = 0;
-    const slots = this.#slots;
-    for (let i = 0; i < slots.length; i += 2) {
-      if (slots[i] !== 0) {
-        out[k++] = slots[i] as number;
-        out[k++] = slots[i + 1] as number;
-      }
-    }
-    return out;
+    return this.#log.slice(0, this.#size * 2);
+  }
+
+  #grow(): void {
+    const log = new Uint32Array(this.#log.length * 2);
+    log.set(this.#log);
+    this.#log = log;
   }
 }
 

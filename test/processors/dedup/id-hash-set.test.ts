@@ -31,4 +31,18 @@ describe('IdHashSet', () => {
     for (let i = 0; i < e.length; i += 2) copy.add(e[i] as number, e[i + 1] as number);
     expect([copy.has(0, 7), copy.has(5, 9), copy.has(5, 8)], 'a zero first hash survives the round trip; other pairs stay distinct').toEqual([true, true, false]);
   });
+
+  it('lists every id once in insertion order, past its capacity and after a clear, and a listing is not changed by later adds', () => {
+    const set = new IdHashSet(4);
+    const ids = Array.from({ length: 7 }, (_, i) => `id-${i}`);
+    for (const id of [...ids, ids[2] as string]) set.add(fnv1a(id), murmurish(id));
+    const listed = set.entries();
+    const expected = ids.flatMap((id) => [fnv1a(id), murmurish(id)]);
+    expect([...listed], 'seven distinct ids (one added twice) over a capacity of four, in the order first added').toEqual(expected);
+    set.add(fnv1a('later'), murmurish('later'));
+    expect([...listed], 'an earlier listing is a copy').toEqual(expected);
+    set.clear();
+    set.add(fnv1a('fresh'), murmurish('fresh'));
+    expect([...set.entries()], 'after clear only the new id is listed').toEqual([fnv1a('fresh'), murmurish('fresh')]);
+  });
 });
