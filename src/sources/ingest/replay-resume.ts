@@ -40,6 +40,8 @@ export class ReplayResume {
    * but not in another's: keyed by id alone, a durable event would cancel an earlier, lost event
    * of another symbol with the same id. Per symbol the durable occurrences are the first ones in
    * input order (one partition, appended in order), so cancelling the first occurrences is exact.
+   * Dead letters durable after their topic's saved offsets are in the same map, keyed by the raw
+   * record they carry (see deadKey).
    */
   readonly #inFlight: Map<string, number>;
   #lastSave = 0;
