@@ -60,6 +60,37 @@ export async function readJournal(dataDir: string): Promise<JournalContents> {
   }
 }
 
+/** Per partition of `topic` in a journal, each record's key|value-id in log order (ticks) or a count (others). */
+export async function readTopicOrder(dataDir: string, topic: string): Promise<Map<number, string[]>> {
+  const log = await Journal.open({ dir: join(dataDir, 'journal'), fsync: 'never', retentionCheckMs: 0 });
+  try {
+    const out = new Map<number, string[]>();
+    const t = (await log.topics()).find((x) => x.name === topic);
+    for (const p of t?.partitions ?? []) {
+      const list: string[] = [];
+      for (let at = p.startOffset; at < p.endOffset; ) {
+        const records = await log.read({ topic, partition: p.partition }, at, 20_000);
+        if (records.length === 0) break;
+        for (const r of records) list.push(recordLabel(topic, r.value));
+        at = (records[records.length - 1] as { offset: number }).offset + 1;
+      }
+      out.set(p.partition, list);
+    }
+    return out;
+  } finally {
+    await log.close();
+  }
+}
+
+/** A tick as symbol|id; any other record by its first 80 bytes. */
+export function recordLabel(topic: string, value: Uint8Array): string {
+  if (topic === 'ticks') {
+    const e = decodeEvent(value);
+    return `${e.symbol}|${e.id}`;
+  }
+  return Buffer.from(value).toString('utf8').slice(0, 80);
+}
+
 /**
  * Writes a recorded session of `lines` NDJSON lines: 40 symbols (T00..T39), trades with
  * event-time jitter (some beyond the allowed lateness), repeated ids, and a few malformed lines.

@@ -8,7 +8,7 @@ import { KafkaLog } from '../../src/log/kafka/kafka-log.js';
 import pg from 'pg';
 import { postgresMissing, tempDatabase } from '../fixtures/postgres.js';
 import { kafkaBrokers, serviceUnavailable } from '../fixtures/services.js';
-import { CLI, readJournal, requireBuild, writeSession } from './helpers.js';
+import { CLI, readJournal, readTopicOrder, recordLabel, requireBuild, writeSession } from './helpers.js';
 
 /**
  * Issue 4's distributed run: one ingest, two process and one serve instance over a real Kafka
@@ -95,6 +95,43 @@ async function candlesOnKafka(log: KafkaLog): Promise<Map<string, Candle>> {
     }
   }
   return out;
+}
+
+/** Per partition of `topic` on Kafka, each record's label (see recordLabel) in log order. */
+async function kafkaTopicOrder(log: KafkaLog, topic: string): Promise<Map<number, string[]>> {
+  const out = new Map<number, string[]>();
+  const t = (await log.topics()).find((x) => x.name === topic);
+  for (const p of t?.partitions ?? []) {
+    const list: string[] = [];
+    for (let at = p.startOffset; at < p.endOffset; ) {
+      const records = await log.read({ topic, partition: p.partition }, at, 50_000);
+      if (records.length === 0) break;
+      for (const r of records) list.push(recordLabel(topic, r.value));
+      at = records[records.length - 1]!.offset + 1;
+    }
+    out.set(p.partition, list);
+  }
+  return out;
+}
+
+/**
+ * What to look at when the candles differ (they differed once in CI, missing the earliest
+ * buckets of most symbols): whether each ticks partition on Kafka holds the embedded journal's
+ * records in the same order, and how many events each run refused as late.
+ */
+async function diagnose(log: KafkaLog, embeddedDir: string): Promise<string> {
+  const want = await readTopicOrder(embeddedDir, 'ticks');
+  const got = await kafkaTopicOrder(log, 'ticks');
+  const parts: string[] = [];
+  for (const [p, w] of want) {
+    const g = got.get(p) ?? [];
+    let i = 0;
+    while (i < w.length && i < g.length && w[i] === g[i]) i++;
+    parts.push(i === w.length && i === g.length ? `p${p} same ${w.length} ticks` : `p${p} first differs at offset ${i} (embedded ${w[i] ?? 'end'}, kafka ${g[i] ?? 'end'}; ${w.length} vs ${g.length})`);
+  }
+  const late = (m: Map<number, string[]>): number => [...m.values()].reduce((n, l) => n + l.length, 0);
+  parts.push(`late events: embedded ${late(await readTopicOrder(embeddedDir, 'ticks.late'))}, kafka ${late(await kafkaTopicOrder(log, 'ticks.late'))}`);
+  return parts.join('; ');
 }
 
 /** How two candle maps differ, with a few examples (a full diff of thousands of candles is unreadable). */
@@ -213,7 +250,9 @@ if (missing !== null) {
           return got.size >= expected.candles.size;
         }).catch(() => undefined);
         expect(expected.candles.size, 'the session produces final candles').toBeGreaterThan(1_000);
-        expect(difference(got, expected.candles), `final candles over Kafka with a kill -9 equal the embedded run (seed ${SEED})`).toEqual({ missing: 0, extra: 0, differ: 0, examples: [] });
+        const onKafka = difference(got, expected.candles);
+        const why = onKafka.missing + onKafka.extra + onKafka.differ > 0 ? `; ${await diagnose(log, clean)}` : '';
+        expect(onKafka, `final candles over Kafka with a kill -9 equal the embedded run (seed ${SEED}${why})`).toEqual({ missing: 0, extra: 0, differ: 0, examples: [] });
 
         // The warehouse writer of the process instances (one killed mid-stream) converges in PostgreSQL.
         const client = new pg.Client({ connectionString: db.url });
