@@ -16,3 +16,4 @@ export type {
 } from './log.js';
 export { murmur2, partitionForKey, KeyPartitioner } from './partitioner.js';
 export { Journal, type JournalOptions, type JournalStats, type FsyncPolicy } from './journal/journal.js';
+export { readRange, type LogReader } from './read-range.js';

@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { INTERVALS, decodeEvent, type Candle } from '../../src/domain/index.js';
-import { Journal } from '../../src/log/index.js';
+import { Journal, readRange, type LogReader, type LogRecord } from '../../src/log/index.js';
 import { mulberry32 } from '../fixtures/random.js';
 export { mulberry32 };
 
@@ -26,69 +26,65 @@ export interface JournalContents {
 export async function readJournal(dataDir: string): Promise<JournalContents> {
   const log = await Journal.open({ dir: join(dataDir, 'journal'), fsync: 'never', retentionCheckMs: 0 });
   try {
-    const topics = await log.topics();
     const tickIds = new Map<string, number>();
-    const candles = new Map<string, Candle>();
+    for (const labels of (await topicOrder(log, 'ticks')).values()) for (const key of labels) tickIds.set(key, (tickIds.get(key) ?? 0) + 1);
     let dlq = 0;
-    for (const t of topics) {
-      for (const p of t.partitions) {
-        let offset = p.startOffset;
-        while (offset < p.endOffset) {
-          const records = await log.read({ topic: t.name, partition: p.partition }, offset, 20_000);
-          if (records.length === 0) break;
-          for (const r of records) {
-            if (t.name === 'ticks') {
-              const e = decodeEvent(r.value);
-              const key = `${e.symbol}|${e.id}`;
-              tickIds.set(key, (tickIds.get(key) ?? 0) + 1);
-            } else if (t.name === 'ticks.dlq') {
-              dlq++;
-            } else if (INTERVALS.some((iv) => t.name === `candles.${iv}`)) {
-              const c = JSON.parse(Buffer.from(r.value).toString('utf8')) as Candle;
-              const key = `${c.symbol}|${c.interval}|${c.start}`;
-              const prev = candles.get(key);
-              if (prev === undefined || c.rev >= prev.rev) candles.set(key, c);
-            }
-          }
-          offset = (records[records.length - 1] as { offset: number }).offset + 1;
-        }
-      }
-    }
-    return { tickIds, candles, dlq };
+    for (const records of (await topicRecords(log, 'ticks.dlq')).values()) dlq += records.length;
+    return { tickIds, candles: await finalCandles(log), dlq };
   } finally {
     await log.close();
   }
 }
 
-/** Per partition of `topic` in a journal, each record's key|value-id in log order (ticks) or a count (others). */
+/** Every record of `topic`, partition by partition, each in log order. */
+export async function topicRecords(log: LogReader, topic: string): Promise<Map<number, LogRecord[]>> {
+  const out = new Map<number, LogRecord[]>();
+  for (const p of (await log.topics()).find((t) => t.name === topic)?.partitions ?? []) {
+    out.set(p.partition, await readRange(log, topic, p.partition, p.startOffset, p.endOffset, Number.POSITIVE_INFINITY));
+  }
+  return out;
+}
+
+/** Final candles in the candle topics, the newest revision per (symbol, interval, start). */
+export async function finalCandles(log: LogReader): Promise<Map<string, Candle>> {
+  const out = new Map<string, Candle>();
+  for (const iv of INTERVALS) {
+    for (const records of (await topicRecords(log, `candles.${iv}`)).values()) {
+      for (const r of records) {
+        const c = JSON.parse(Buffer.from(r.value).toString('utf8')) as Candle;
+        const key = `${c.symbol}|${c.interval}|${c.start}`;
+        const prev = out.get(key);
+        if (prev === undefined || c.rev >= prev.rev) out.set(key, c);
+      }
+    }
+  }
+  return out;
+}
+
+/** Per partition of `topic`, each record in log order as a label: a tick as symbol|id, any other record by its first 80 bytes. */
+export async function topicOrder(log: LogReader, topic: string): Promise<Map<number, string[]>> {
+  const out = new Map<number, string[]>();
+  for (const [p, records] of await topicRecords(log, topic)) {
+    out.set(
+      p,
+      records.map((r) => {
+        if (topic !== 'ticks') return Buffer.from(r.value).toString('utf8').slice(0, 80);
+        const e = decodeEvent(r.value);
+        return `${e.symbol}|${e.id}`;
+      }),
+    );
+  }
+  return out;
+}
+
+/** topicOrder of a stopped run's journal. */
 export async function readTopicOrder(dataDir: string, topic: string): Promise<Map<number, string[]>> {
   const log = await Journal.open({ dir: join(dataDir, 'journal'), fsync: 'never', retentionCheckMs: 0 });
   try {
-    const out = new Map<number, string[]>();
-    const t = (await log.topics()).find((x) => x.name === topic);
-    for (const p of t?.partitions ?? []) {
-      const list: string[] = [];
-      for (let at = p.startOffset; at < p.endOffset; ) {
-        const records = await log.read({ topic, partition: p.partition }, at, 20_000);
-        if (records.length === 0) break;
-        for (const r of records) list.push(recordLabel(topic, r.value));
-        at = (records[records.length - 1] as { offset: number }).offset + 1;
-      }
-      out.set(p.partition, list);
-    }
-    return out;
+    return await topicOrder(log, topic);
   } finally {
     await log.close();
   }
-}
-
-/** A tick as symbol|id; any other record by its first 80 bytes. */
-export function recordLabel(topic: string, value: Uint8Array): string {
-  if (topic === 'ticks') {
-    const e = decodeEvent(value);
-    return `${e.symbol}|${e.id}`;
-  }
-  return Buffer.from(value).toString('utf8').slice(0, 80);
 }
 
 /**

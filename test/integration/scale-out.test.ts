@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { INTERVALS, type Candle } from '../../src/domain/index.js';
+import type { Candle } from '../../src/domain/index.js';
 import { KafkaLog } from '../../src/log/kafka/kafka-log.js';
 import pg from 'pg';
 import { postgresMissing, tempDatabase } from '../fixtures/postgres.js';
 import { kafkaBrokers, serviceUnavailable } from '../fixtures/services.js';
-import { CLI, readJournal, readTopicOrder, recordLabel, requireBuild, writeSession } from './helpers.js';
+import { CLI, finalCandles, readJournal, readTopicOrder, requireBuild, topicOrder, writeSession } from './helpers.js';
 
 /**
  * Issue 4's distributed run: one ingest, two process and one serve instance over a real Kafka
@@ -74,46 +74,6 @@ async function processed(i: Instance): Promise<Progress[]> {
   }
 }
 
-/** Final candles in the candle topics, newest revision per (symbol, interval, start). */
-async function candlesOnKafka(log: KafkaLog): Promise<Map<string, Candle>> {
-  const out = new Map<string, Candle>();
-  const topics = await log.topics();
-  for (const iv of INTERVALS) {
-    const t = topics.find((x) => x.name === `candles.${iv}`);
-    for (const p of t?.partitions ?? []) {
-      for (let at = p.startOffset; at < p.endOffset; ) {
-        const records = await log.read({ topic: t!.name, partition: p.partition }, at, 50_000);
-        if (records.length === 0) break;
-        for (const r of records) {
-          const c = JSON.parse(Buffer.from(r.value).toString('utf8')) as Candle;
-          const key = `${c.symbol}|${c.interval}|${c.start}`;
-          const prev = out.get(key);
-          if (prev === undefined || c.rev >= prev.rev) out.set(key, c);
-        }
-        at = records[records.length - 1]!.offset + 1;
-      }
-    }
-  }
-  return out;
-}
-
-/** Per partition of `topic` on Kafka, each record's label (see recordLabel) in log order. */
-async function kafkaTopicOrder(log: KafkaLog, topic: string): Promise<Map<number, string[]>> {
-  const out = new Map<number, string[]>();
-  const t = (await log.topics()).find((x) => x.name === topic);
-  for (const p of t?.partitions ?? []) {
-    const list: string[] = [];
-    for (let at = p.startOffset; at < p.endOffset; ) {
-      const records = await log.read({ topic, partition: p.partition }, at, 50_000);
-      if (records.length === 0) break;
-      for (const r of records) list.push(recordLabel(topic, r.value));
-      at = records[records.length - 1]!.offset + 1;
-    }
-    out.set(p.partition, list);
-  }
-  return out;
-}
-
 /**
  * What to look at when the candles differ (they differed once in CI, missing the earliest
  * buckets of most symbols): whether each ticks partition on Kafka holds the embedded journal's
@@ -121,7 +81,7 @@ async function kafkaTopicOrder(log: KafkaLog, topic: string): Promise<Map<number
  */
 async function diagnose(log: KafkaLog, embeddedDir: string): Promise<string> {
   const want = await readTopicOrder(embeddedDir, 'ticks');
-  const got = await kafkaTopicOrder(log, 'ticks');
+  const got = await topicOrder(log, 'ticks');
   const parts: string[] = [];
   for (const [p, w] of want) {
     const g = got.get(p) ?? [];
@@ -130,7 +90,7 @@ async function diagnose(log: KafkaLog, embeddedDir: string): Promise<string> {
     parts.push(i === w.length && i === g.length ? `p${p} same ${w.length} ticks` : `p${p} first differs at offset ${i} (embedded ${w[i] ?? 'end'}, kafka ${g[i] ?? 'end'}; ${w.length} vs ${g.length})`);
   }
   const late = (m: Map<number, string[]>): number => [...m.values()].reduce((n, l) => n + l.length, 0);
-  parts.push(`late events: embedded ${late(await readTopicOrder(embeddedDir, 'ticks.late'))}, kafka ${late(await kafkaTopicOrder(log, 'ticks.late'))}`);
+  parts.push(`late events: embedded ${late(await readTopicOrder(embeddedDir, 'ticks.late'))}, kafka ${late(await topicOrder(log, 'ticks.late'))}`);
   return parts.join('; ');
 }
 
@@ -246,7 +206,7 @@ if (missing !== null) {
 
         let got = new Map<string, Candle>();
         await until('the final candles on Kafka cover the embedded run', 60_000, async () => {
-          got = await candlesOnKafka(log);
+          got = await finalCandles(log);
           return got.size >= expected.candles.size;
         }).catch(() => undefined);
         expect(expected.candles.size, 'the session produces final candles').toBeGreaterThan(1_000);

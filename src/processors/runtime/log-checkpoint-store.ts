@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Log, LogRecord, ProducerRecord } from '../../log/log.js';
+import { readRange } from '../../log/read-range.js';
 import { encodeCheckpoint, restorable, type Checkpoint, type CheckpointStore } from './checkpoint-store.js';
 
 export interface LogCheckpointStoreOptions {
@@ -82,7 +83,7 @@ export class LogCheckpointStore implements CheckpointStore {
     let end = info.endOffset;
     while (end > info.startOffset) {
       const from = Math.max(info.startOffset, end - window);
-      const records = await this.#readRange(topic, partition, from, end);
+      const records = await readRange(this.#o.log, topic, partition, from, end, Number.POSITIVE_INFINITY);
       for (let i = records.length - 1; i >= 0; i--) {
         const r = records[i] as LogRecord;
         if (r.key !== key) continue;
@@ -102,18 +103,4 @@ export class LogCheckpointStore implements CheckpointStore {
     }
     return null;
   }
-
-  /** The records in [from, end): a read may return fewer than asked (a fetch is capped in bytes). */
-  async #readRange(topic: string, partition: number, from: number, end: number): Promise<LogRecord[]> {
-    const out: LogRecord[] = [];
-    let at = from;
-    while (at < end) {
-      const batch = await this.#o.log.read({ topic, partition }, at, end - at);
-      if (batch.length === 0) break;
-      for (const r of batch) if (r.offset < end) out.push(r);
-      at = (batch[batch.length - 1] as LogRecord).offset + 1;
-    }
-    return out;
-  }
-
 }

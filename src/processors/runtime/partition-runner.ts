@@ -179,15 +179,13 @@ export class PartitionRunner<State> {
         const records = await consumer.poll({ maxRecords: this.#o.maxRecords ?? 20_000, timeoutMs: this.#o.pollTimeoutMs ?? 100 });
         const now = this.#now();
         if (records.length > 0) {
-          const deferred = this.#dispatch(records, now);
-          if (deferred !== null) {
-            // One loop turn (the flushes that setImmediate queued during processing run first),
-            // then the deferred part of each partition's batch.
-            this.#completing = true;
-            await new Promise((resolve) => setImmediate(resolve));
-            for (const task of deferred) task.complete?.();
-            this.#completing = false;
-          }
+          this.#dispatch(records, now);
+          // One loop turn (the flushes that setImmediate queued during processing run first),
+          // then the deferred part of each partition's batch (a no-op where nothing is pending).
+          this.#completing = true;
+          await new Promise((resolve) => setImmediate(resolve));
+          for (const task of this.#tasks.values()) task.complete?.();
+          this.#completing = false;
         }
         if (now - lastTimer >= timerEvery) {
           lastTimer = now;
@@ -211,10 +209,8 @@ export class PartitionRunner<State> {
     }
   }
 
-  /** Processes a poll's records; returns the tasks with work to complete, or null. */
-  #dispatch(records: readonly LogRecord[], now: number): Set<PartitionTask<State>> | null {
+  #dispatch(records: readonly LogRecord[], now: number): void {
     // Records come in offset order per partition; hand each partition its contiguous runs.
-    let deferred: Set<PartitionTask<State>> | null = null;
     let start = 0;
     while (start < records.length) {
       const partition = (records[start] as LogRecord).partition;
@@ -229,7 +225,6 @@ export class PartitionRunner<State> {
         while (from < end && (records[from] as LogRecord).offset < next) from++;
         if (from < end) {
           task.process(from === 0 && end === records.length ? records : records.slice(from, end), now);
-          if (task.complete !== undefined) (deferred ??= new Set()).add(task);
           this.#next.set(partition, (records[end - 1] as LogRecord).offset + 1);
           this.#processed += end - from;
         }
@@ -237,7 +232,6 @@ export class PartitionRunner<State> {
       start = end;
     }
     this.#batches++;
-    return deferred;
   }
 
   /**

@@ -1,7 +1,8 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { decodeEvent } from '../../domain/index.js';
-import type { Log } from '../../log/log.js';
+import type { Log, TopicInfo } from '../../log/log.js';
+import { readRange, type LogReader } from '../../log/read-range.js';
 import { DLQ_TOPIC, TICKS_TOPIC, rawForDlq } from './ingest-writer.js';
 
 interface ResumeFile {
@@ -67,13 +68,14 @@ export class ReplayResume {
     }
     const durable = new Map<string, number>();
     if (saved !== null) {
-      await scan(options.log, TICKS_TOPIC, saved.endOffsets, (value) => {
+      const topics = await options.log.topics();
+      await scan(options.log, topics, TICKS_TOPIC, saved.endOffsets, (value) => {
         const e = decodeEvent(value);
         return eventKey(e.symbol, e.id);
       }, durable);
       // A rejected record of the in-flight batch may be in the dead-letter topic already.
       if (saved.dlqEndOffsets !== undefined) {
-        await scan(options.log, DLQ_TOPIC, saved.dlqEndOffsets, (value) => deadKey((JSON.parse(Buffer.from(value).toString('utf8')) as { raw?: unknown }).raw), durable);
+        await scan(options.log, topics, DLQ_TOPIC, saved.dlqEndOffsets, (value) => deadKey((JSON.parse(Buffer.from(value).toString('utf8')) as { raw?: unknown }).raw), durable);
       }
     }
     return new ReplayResume(options.path, options.log, options.input, saved?.consumed ?? 0, durable, options.saveEveryMs ?? 500);
@@ -138,24 +140,18 @@ function deadKey(raw: unknown): string {
   return `\u0001${typeof raw === 'string' ? raw : JSON.stringify(raw)}`;
 }
 
-function ends(topics: readonly { name: string; partitions: readonly { partition: number; endOffset: number }[] }[], name: string): Record<string, number> {
+function ends(topics: readonly TopicInfo[], name: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const p of topics.find((t) => t.name === name)?.partitions ?? []) out[String(p.partition)] = p.endOffset;
   return out;
 }
 
 /** Counts the key of every record of `topic` after `from` (partition → offset) into `into`. */
-async function scan(log: Log, topic: string, from: Record<string, number>, keyOf: (value: Uint8Array) => string, into: Map<string, number>): Promise<void> {
-  for (const p of (await log.topics()).find((t) => t.name === topic)?.partitions ?? []) {
-    let offset = from[String(p.partition)] ?? p.startOffset;
-    while (offset < p.endOffset) {
-      const records = await log.read({ topic, partition: p.partition }, offset, 10_000);
-      if (records.length === 0) break;
-      for (const r of records) {
-        const key = keyOf(r.value);
-        into.set(key, (into.get(key) ?? 0) + 1);
-      }
-      offset = (records[records.length - 1] as { offset: number }).offset + 1;
+async function scan(log: LogReader, topics: readonly TopicInfo[], topic: string, from: Record<string, number>, keyOf: (value: Uint8Array) => string, into: Map<string, number>): Promise<void> {
+  for (const p of topics.find((t) => t.name === topic)?.partitions ?? []) {
+    for (const r of await readRange(log, topic, p.partition, from[String(p.partition)] ?? p.startOffset, p.endOffset, Number.POSITIVE_INFINITY)) {
+      const key = keyOf(r.value);
+      into.set(key, (into.get(key) ?? 0) + 1);
     }
   }
 }

@@ -1,6 +1,6 @@
-import type { Log, LogRecord } from '../../log/log.js';
+import type { Log, LogRecord } from './log.js';
 
-/** What the topic browser and the rejects view need of the log port; the journal and KafkaLog both have it. */
+/** The part of the log port a reader needs (the topic browser, the rejects view, resume and checkpoint scans); the journal and KafkaLog both have it. */
 export type LogReader = Pick<Log, 'topics' | 'read'>;
 
 /**
