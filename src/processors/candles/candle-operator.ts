@@ -4,9 +4,11 @@ import {
   type Candle,
   type Interval,
   type MarketCalendar,
+  type BarEvent,
   type MarketEvent,
   type SessionDay,
   type SessionWindow,
+  type TradeEvent,
 } from '../../domain/index.js';
 import { StockStreamError } from '../../shared/errors.js';
 import { BaseOperator } from '../runtime/operator.js';
@@ -160,7 +162,7 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
           st.outsideSession++;
           continue;
         }
-        this.#feed(s, e, 0, e.price, e.price, e.price, e.price, e.size, e.price * e.size);
+        this.#feed(s, e, 0);
         continue;
       }
       const rank = INTERVALS.indexOf(e.interval);
@@ -169,9 +171,7 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
         st.outsideSession++;
         continue;
       }
-      // Bars carry no trade list: typical price × volume approximates their notional.
-      const pv = ((e.high + e.low + e.close) / 3) * e.volume;
-      this.#feed(s, e, rank, e.open, e.high, e.low, e.close, e.volume, pv);
+      this.#feed(s, e, rank);
     }
     this.#flush(out);
   }
@@ -424,8 +424,31 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
     s.dayEnd = ext && day.post !== null ? day.post.end : (day.regular[day.regular.length - 1] as SessionWindow).end;
   }
 
-  #feed(s: SymbolState, e: MarketEvent, minRank: number, o: number, h: number, l: number, c: number, v: number, pv: number): void {
+  /**
+   * Applies a trade or bar to every lane from `minRank` up. The event's numbers are read here, not
+   * passed in: a call that is not inlined passes numbers boxed, a heap object per argument and tick.
+   */
+  #feed(s: SymbolState, e: TradeEvent | BarEvent, minRank: number): void {
     const ts = e.ts;
+    let o: number;
+    let h: number;
+    let l: number;
+    let c: number;
+    let v: number;
+    let pv: number;
+    if (e.kind === 'trade') {
+      o = h = l = c = e.price;
+      v = e.size;
+      pv = e.price * e.size;
+    } else {
+      o = e.open;
+      h = e.high;
+      l = e.low;
+      c = e.close;
+      v = e.volume;
+      // Bars carry no trade list: typical price × volume approximates their notional.
+      pv = ((h + l + c) / 3) * v;
+    }
     const lanes = s.lanes;
     for (let li = 0; li < lanes.length; li++) {
       const lane = lanes[li] as Lane;

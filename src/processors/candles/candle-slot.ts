@@ -3,38 +3,41 @@ import { copyCandle, type Candle, type Interval } from '../../domain/index.js';
 /**
  * The mutable state of one candle while the operator keeps it (from its first event until the
  * watermark passes end + allowed lateness). Every field is set in the constructor so V8 keeps one
- * shape.
+ * shape. The fields are `declare`d: a plain declaration compiles (ES2022 class fields) to a
+ * definition holding `undefined`, after which V8 keeps the field tagged and boxes every number
+ * stored into it, a heap allocation per store: ~240 bytes per tick over six intervals, measured
+ * with the sampling heap profiler. Declared, the constructor's numbers make them unboxed doubles.
  *
  * It is also a Candle: `vwap` is derived on read, and `toJSON` gives exactly the Candle fields, so
  * the operator can hand the slot itself downstream (`liveOutput`) instead of a copy per update.
  */
 export class CandleSlot implements Candle {
-  readonly symbol: string;
-  readonly interval: Interval;
-  readonly start: number;
-  readonly end: number;
+  declare readonly symbol: string;
+  declare readonly interval: Interval;
+  declare readonly start: number;
+  declare readonly end: number;
   /** The session window the bucket lies in (for 1d: the day's span). */
-  readonly wStart: number;
-  readonly wEnd: number;
+  declare readonly wStart: number;
+  declare readonly wEnd: number;
   /** In a regular window (false: pre/post market with includeExtendedHours). Only regular windows are gap-filled. */
-  readonly regular: boolean;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
+  declare readonly regular: boolean;
+  declare open: number;
+  declare high: number;
+  declare low: number;
+  declare close: number;
   /** Event times of the current open and close: out-of-order events keep open earliest, close latest. */
-  openTs: number;
-  closeTs: number;
-  volume: number;
+  declare openTs: number;
+  declare closeTs: number;
+  declare volume: number;
   /** Σ price·size (typical price·volume for bars); vwap = sumPV / volume. */
-  sumPV: number;
-  trades: number;
-  final: boolean;
-  rev: number;
+  declare sumPV: number;
+  declare trades: number;
+  declare final: boolean;
+  declare rev: number;
   /** A flat gap-fill candle: the first real event replaces its values instead of merging. */
-  filled: boolean;
+  declare filled: boolean;
   /** Id of the last output call that queued this slot, so a batch emits each candle once. */
-  mark: number;
+  declare mark: number;
 
   constructor(symbol: string, interval: Interval, start: number, end: number, wStart: number, wEnd: number, regular: boolean, price: number) {
     this.symbol = symbol;
