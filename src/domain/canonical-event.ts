@@ -1,4 +1,4 @@
-import { quote, trade, type MarketEvent } from './market-event.js';
+import { NO_CONDITIONS, type MarketEvent } from './market-event.js';
 import { sharedSlice } from './string-table.js';
 import type { ValidationPolicy } from './validate.js';
 
@@ -57,34 +57,43 @@ const TWO_POW_53 = 2 ** 53;
 
 /** Where the last scanned number or string ended (module state: no result objects on the hot path). */
 let end = 0;
+/**
+ * The last scanned number. Returned through a typed array, not as the function's value: a double
+ * returned from a call that is not inlined is boxed, a heap number per field and tick.
+ */
+const NUM = new Float64Array(1);
 
 /**
- * Reads the JSON number starting at `at` (no sign: negative values are never canonical) and sets
- * `end` after it. Returns NaN when the text there is no JSON number. The value equals JSON.parse's:
+ * Reads the JSON number starting at `at` (no sign: negative values are never canonical) into
+ * NUM[0] and sets `end` after it. NUM[0] is NaN when the text there is no JSON number. The value equals JSON.parse's:
  * a mantissa below 2^53 with at most 22 fractional digits is exact, as is 10^k, so one IEEE division
  * gives the correctly rounded decimal (Clinger's fast path); any other number goes to Number(),
  * which rounds as JSON.parse does.
  */
-function readNumber(text: string, at: number): number {
+function notANumber(): void {
+  NUM[0] = Number.NaN;
+}
+
+function readNumber(text: string, at: number): void {
   let i = at;
   let c = text.charCodeAt(i);
   let m = 0;
   if (c === 0x30) {
     c = text.charCodeAt(++i);
     // JSON forbids leading zeros ("01").
-    if (c >= 0x30 && c <= 0x39) return Number.NaN;
+    if (c >= 0x30 && c <= 0x39) return notANumber();
   } else if (c >= 0x31 && c <= 0x39) {
     do {
       m = m * 10 + (c - 0x30);
       c = text.charCodeAt(++i);
     } while (c >= 0x30 && c <= 0x39);
   } else {
-    return Number.NaN;
+    return notANumber();
   }
   let fraction = 0;
   if (c === 0x2e) {
     c = text.charCodeAt(++i);
-    if (!(c >= 0x30 && c <= 0x39)) return Number.NaN;
+    if (!(c >= 0x30 && c <= 0x39)) return notANumber();
     do {
       m = m * 10 + (c - 0x30);
       fraction++;
@@ -95,7 +104,7 @@ function readNumber(text: string, at: number): number {
   if (c === 0x65 || c === 0x45) {
     c = text.charCodeAt(++i);
     if (c === 0x2b || c === 0x2d) c = text.charCodeAt(++i);
-    if (!(c >= 0x30 && c <= 0x39)) return Number.NaN;
+    if (!(c >= 0x30 && c <= 0x39)) return notANumber();
     do {
       c = text.charCodeAt(++i);
     } while (c >= 0x30 && c <= 0x39);
@@ -103,8 +112,8 @@ function readNumber(text: string, at: number): number {
   }
   end = i;
   // m only grows and rounding is monotonic, so a computed m below 2^53 means every step was exact.
-  if (!exponent && m < TWO_POW_53 && fraction <= 22) return fraction === 0 ? m : m / (POW10[fraction] as number);
-  return Number(text.slice(at, i));
+  if (!exponent && m < TWO_POW_53 && fraction <= 22) NUM[0] = fraction === 0 ? m : m / (POW10[fraction] as number);
+  else NUM[0] = Number(text.slice(at, i));
 }
 
 /**
@@ -178,7 +187,8 @@ export function parseCanonicalEvent(text: string, policy: ValidationPolicy): Mar
   if (policy.knownSymbols !== null && !policy.knownSymbols.has(symbol)) return null;
 
   if (!text.startsWith(AFTER_SYMBOL, i)) return null;
-  const ts = readNumber(text, i + AFTER_SYMBOL.length);
+  readNumber(text, i + AFTER_SYMBOL.length);
+  const ts = NUM[0] as number;
   if (!(ts <= policy.now + policy.maxFutureMs && ts >= policy.now - policy.maxPastMs && ts < Number.POSITIVE_INFINITY)) return null;
   i = end;
 
@@ -196,9 +206,11 @@ export function parseCanonicalEvent(text: string, policy: ValidationPolicy): Mar
 
   if (isTrade) {
     if (!text.startsWith(AFTER_ID_TRADE, i)) return null;
-    const price = readNumber(text, i + AFTER_ID_TRADE.length);
+    readNumber(text, i + AFTER_ID_TRADE.length);
+    const price = NUM[0] as number;
     if (!isPositive(price) || !text.startsWith(AFTER_PRICE, end)) return null;
-    const size = readNumber(text, end + AFTER_PRICE.length);
+    readNumber(text, end + AFTER_PRICE.length);
+    const size = NUM[0] as number;
     if (!isNonNegative(size)) return null;
     i = end;
     let conditions: string[] | undefined;
@@ -209,18 +221,23 @@ export function parseCanonicalEvent(text: string, policy: ValidationPolicy): Mar
       i = end;
     }
     if (i !== n - 1 || text.charCodeAt(i) !== CLOSE_BRACE) return null;
-    return trade({ symbol, ts, source, id, price, size, conditions });
+    // The literal of trade() written out: a call that is not inlined would box these numbers.
+    return { kind: 'trade', symbol, ts, source, id, price, size, conditions: conditions ?? NO_CONDITIONS };
   }
 
   if (!text.startsWith(AFTER_ID_QUOTE, i)) return null;
-  const bid = readNumber(text, i + AFTER_ID_QUOTE.length);
+  readNumber(text, i + AFTER_ID_QUOTE.length);
+  const bid = NUM[0] as number;
   if (!isPositive(bid) || !text.startsWith(AFTER_BID, end)) return null;
-  const ask = readNumber(text, end + AFTER_BID.length);
+  readNumber(text, end + AFTER_BID.length);
+  const ask = NUM[0] as number;
   if (!isPositive(ask) || !text.startsWith(AFTER_ASK, end)) return null;
-  const bidSize = readNumber(text, end + AFTER_ASK.length);
+  readNumber(text, end + AFTER_ASK.length);
+  const bidSize = NUM[0] as number;
   if (!isNonNegative(bidSize) || !text.startsWith(AFTER_BID_SIZE, end)) return null;
-  const askSize = readNumber(text, end + AFTER_BID_SIZE.length);
+  readNumber(text, end + AFTER_BID_SIZE.length);
+  const askSize = NUM[0] as number;
   if (!isNonNegative(askSize) || bid > ask) return null;
   if (end !== n - 1 || text.charCodeAt(end) !== CLOSE_BRACE) return null;
-  return quote({ symbol, ts, source, id, bid, ask, bidSize, askSize });
+  return { kind: 'quote', symbol, ts, source, id, bid, ask, bidSize, askSize };
 }

@@ -50,7 +50,9 @@ export function encodedSize(e: MarketEvent): number {
   let size = 2 + 8 + 6 + strBytes(e.symbol) + strBytes(e.source) + strBytes(e.id);
   if (e.kind === 'trade') {
     size += 17;
-    for (const c of e.conditions) size += 2 + strBytes(c);
+    // Indexed, not for…of: the iterator's result objects are not optimised away here (~90 bytes a tick in the heap profile).
+    const cs = e.conditions;
+    for (let i = 0; i < cs.length; i++) size += 2 + strBytes(cs[i] as string);
   } else if (e.kind === 'quote') size += 32;
   else size += 41;
   return size;
@@ -70,7 +72,8 @@ export function encodeEventInto(e: MarketEvent, buf: Buffer, pos: number): numbe
     buf.writeDoubleLE(e.size, p + 8);
     buf[p + 16] = e.conditions.length;
     p += 17;
-    for (const c of e.conditions) p = writeStr(buf, c, p);
+    const cs = e.conditions;
+    for (let i = 0; i < cs.length; i++) p = writeStr(buf, cs[i] as string, p);
   } else if (e.kind === 'quote') {
     buf.writeDoubleLE(e.bid, p);
     buf.writeDoubleLE(e.ask, p + 8);

@@ -47,7 +47,8 @@ export interface BarEvent {
 export type MarketEvent = TradeEvent | QuoteEvent | BarEvent;
 export type MarketEventKind = MarketEvent['kind'];
 
-const NO_CONDITIONS: readonly string[] = Object.freeze([]);
+/** The conditions of a trade that has none: one shared frozen array. */
+export const NO_CONDITIONS: readonly string[] = Object.freeze([]);
 
 /** Factories set every field in one shape so V8 keeps one hidden class per kind (hot path). */
 export function trade(f: Omit<TradeEvent, 'kind' | 'conditions'> & { conditions?: readonly string[] }): TradeEvent {
