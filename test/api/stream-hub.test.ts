@@ -51,8 +51,11 @@ class FakeSocket implements StreamSocket {
   readyState = 1;
   bufferedAmount = 0;
   frames: unknown[] = [];
-  send(data: string): void {
-    this.frames.push(JSON.parse(data));
+  send(data: string): void;
+  send(data: Uint8Array, options: { binary: boolean }): void;
+  send(data: string | Uint8Array, options?: { binary: boolean }): void {
+    if (typeof data !== 'string' && options?.binary !== false) throw new Error('a frame of bytes must be sent as text (binary: false)');
+    this.frames.push(JSON.parse(typeof data === 'string' ? data : Buffer.from(data).toString('utf8')));
   }
   /** Messages of every frame, flattened, as "channel/symbol:<field>". */
   take(field = 'last'): string[] {
@@ -203,5 +206,20 @@ describe('StreamHub', () => {
     store.applyKpis([kpi('AAPL', 1)]);
     clock.runImmediates();
     expect([socket.frames.length, hub.stats().clients], 'a disconnected client gets nothing and is forgotten').toEqual([0, 0]);
+  });
+
+  it('a frame past the first 64 KB of the frame writer, with non-ASCII text, arrives whole and as UTF-8', () => {
+    const { store, clock, hub, socket, client } = setup();
+    hub.handle(client, { type: 'subscribe', symbols: ['*'], channels: ['ticks'] });
+    socket.take();
+    // ~2,000 messages of ~190 bytes: one frame of ~380 KB, several times the scratch buffer.
+    const trades = Array.from({ length: 2_000 }, (_, i) => trade({ symbol: `S${i}`, ts: T0 + i, source: 'Sở GDCK — ₫', id: `é${i}`, price: 100 + i / 100, size: i + 1 }));
+    store.applyTicks(trades);
+    clock.runImmediates();
+    expect(socket.frames.length, 'all the updates of one flush go out as one frame').toBe(1);
+    const messages = socket.frames[0] as { symbol: string; data: { id: string; source: string; price: number } }[];
+    expect(messages.length, 'no message is cut when the frame outgrows the scratch buffer').toBe(2_000);
+    expect(messages[1_999], 'the last message is intact').toEqual({ channel: 'ticks', symbol: 'S1999', data: JSON.parse(JSON.stringify(trades[1_999])) });
+    expect(new Set(messages.map((m) => m.data.source)), 'multi-byte characters survive the byte-level assembly').toEqual(new Set(['Sở GDCK — ₫']));
   });
 });

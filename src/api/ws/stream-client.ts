@@ -10,11 +10,15 @@
  * `ticks` has one lane for trades and one for quotes (a quote must not replace the last trade).
  */
 
-/** What the client needs from a socket; `ws`'s WebSocket satisfies it. */
+/**
+ * What the client needs from a socket; `ws`'s WebSocket satisfies it. Frames are UTF-8 JSON
+ * handed over as bytes with `binary: false`, so they go out as text frames.
+ */
 export interface StreamSocket {
   readonly readyState: number;
   readonly bufferedAmount: number;
   send(data: string): void;
+  send(data: Uint8Array, options: { binary: boolean }): void;
 }
 
 /** Scheduling seams, so coalescing is tested with a manual clock instead of wall time. */
@@ -51,12 +55,67 @@ export interface ClientContext {
   markDue(client: StreamClient): void;
   /** JSON of a data value, cached across clients within one flush pass. */
   serialize(data: unknown): string;
+  /** Where frames are assembled, shared by the hub's clients (one flush at a time). */
+  readonly frames: FrameWriter;
+}
+
+const COMMA = 0x2c;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/**
+ * Assembles a frame's UTF-8 bytes in one reused buffer and hands out an exact-size copy, whose
+ * bytes live outside the JavaScript heap. A frame concatenated as a string instead leaves a rope
+ * of small strings, its flattened copy and the JSON pieces on the young generation, and the
+ * sampling heap profiler showed frames as the largest share of what survives each scavenge in
+ * the latency benchmark (~350 bytes per tick); scavenge time grows with what survives.
+ */
+export class FrameWriter {
+  #buf = Buffer.allocUnsafe(64 * 1024);
+  #at = 0;
+
+  begin(): void {
+    this.#buf[0] = OPEN_BRACKET;
+    this.#at = 1;
+  }
+
+  byte(b: number): void {
+    if (this.#at === this.#buf.length) this.#grow(1);
+    this.#buf[this.#at++] = b;
+  }
+
+  bytes(b: Uint8Array): void {
+    if (this.#at + b.length > this.#buf.length) this.#grow(b.length);
+    this.#buf.set(b, this.#at);
+    this.#at += b.length;
+  }
+
+  /** UTF-8 of `s` (at most 3 bytes per UTF-16 unit, so the room check is exact enough). */
+  text(s: string): void {
+    if (this.#at + 3 * s.length > this.#buf.length) this.#grow(3 * s.length);
+    this.#at += this.#buf.write(s, this.#at);
+  }
+
+  /** Closes the array and returns the frame's bytes, copied out of the scratch buffer. */
+  finish(): Buffer {
+    this.byte(CLOSE_BRACKET);
+    return Buffer.from(this.#buf.subarray(0, this.#at));
+  }
+
+  #grow(need: number): void {
+    const next = Buffer.allocUnsafe(Math.max(2 * this.#buf.length, this.#at + need));
+    this.#buf.copy(next, 0, 0, this.#at);
+    this.#buf = next;
+  }
 }
 
 const OPEN = 1;
+const TEXT = { binary: false } as const;
 
 class Slot {
-  readonly prefix: string;
+  /** UTF-8 of `{"channel":…,"symbol":…,"data":`, encoded once. */
+  readonly prefix: Buffer;
   readonly isCandle: boolean;
   data: unknown = null;
   /** A candle of an earlier bucket that a newer bucket replaced before it went out; see offer(). */
@@ -65,7 +124,7 @@ class Slot {
   lastSent = -Infinity;
   dueAt = 0;
   constructor(channel: string, symbol: string) {
-    this.prefix = `{"channel":${JSON.stringify(channel)},"symbol":${JSON.stringify(symbol)},"data":`;
+    this.prefix = Buffer.from(`{"channel":${JSON.stringify(channel)},"symbol":${JSON.stringify(symbol)},"data":`);
     this.isCandle = channel.startsWith('candles:');
   }
 }
@@ -203,17 +262,24 @@ export class StreamClient {
     }
     const now = this.#ctx.clock.now();
     const ctx = this.#ctx;
-    let frame = '[';
+    const w = ctx.frames;
+    w.begin();
     let messages = 0;
     const items: unknown[] | null = ctx.onFrameWritten === undefined ? null : [];
     for (const slot of this.#due) {
       if (slot.prev !== null) {
-        frame += (messages === 0 ? '' : ',') + slot.prefix + ctx.serialize(slot.prev) + '}';
+        if (messages > 0) w.byte(COMMA);
+        w.bytes(slot.prefix);
+        w.text(ctx.serialize(slot.prev));
+        w.byte(CLOSE_BRACE);
         messages++;
         items?.push(slot.prev);
         slot.prev = null;
       }
-      frame += (messages === 0 ? '' : ',') + slot.prefix + ctx.serialize(slot.data) + '}';
+      if (messages > 0) w.byte(COMMA);
+      w.bytes(slot.prefix);
+      w.text(ctx.serialize(slot.data));
+      w.byte(CLOSE_BRACE);
       messages++;
       items?.push(slot.data);
       slot.data = null;
@@ -221,7 +287,7 @@ export class StreamClient {
       slot.lastSent = now;
     }
     this.#due.clear();
-    socket.send(frame + ']');
+    socket.send(w.finish(), TEXT);
     ctx.counters.framesWritten++;
     ctx.counters.messagesWritten += messages;
     if (items !== null) ctx.onFrameWritten?.(messages, ctx.clock.now(), items);

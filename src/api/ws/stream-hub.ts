@@ -1,7 +1,7 @@
 import { isInterval } from '../../domain/index.js';
 import type { LiveStore } from '../../stores/index.js';
 import type { ClientMessage } from './client-message.js';
-import { StreamClient, type ClientContext, type StreamClock, type StreamCounters, type StreamSocket } from './stream-client.js';
+import { FrameWriter, StreamClient, type ClientContext, type StreamClock, type StreamCounters, type StreamSocket } from './stream-client.js';
 
 export interface LatencyProbe {
   /**
@@ -105,6 +105,7 @@ export class StreamHub {
       onFrameWritten: options.latencyProbe?.onFrameWritten,
       markDue: (client) => this.#markDue(client),
       serialize: (data) => this.#serialize(data),
+      frames: new FrameWriter(),
     };
     this.#unsubscribeStore = store.onChange((channel, symbol, data) => this.#onStoreChange(channel, symbol, data));
   }
