@@ -64,9 +64,12 @@ export class TickTask implements PartitionTask<TickTaskState> {
   /** Newest KPIs per symbol since the last timer, when publishing them. */
   #kpis = new Map<string, Kpi>();
   #decodeErrors = 0;
-  /** Deduplicated events of the last batch whose candles `complete` has yet to compute. */
-  #pending: MarketEvent[] | null = null;
-  #pendingAt = 0;
+  /**
+   * Deduplicated events of the batches whose candles `complete` has yet to compute, oldest first,
+   * with the wall time each was processed at (parallel arrays: no object per batch).
+   */
+  readonly #pending: MarketEvent[][] = [];
+  readonly #pendingAt: number[] = [];
 
   constructor(options: TickTaskOptions) {
     this.#o = options;
@@ -87,10 +90,11 @@ export class TickTask implements PartitionTask<TickTaskState> {
    * The urgent part of a batch: decode, dedup, KPIs, and the ticks and KPIs to the live store
    * (whose subscribers' frames go out in the next loop turn). Candles — and with them the
    * finalisation burst when event time crosses a second, ~250 candles per partition — wait for
-   * `complete`, so a tick's frame never waits behind another partition's candle work.
+   * `complete`, so a tick's frame never waits behind candle work, not even this partition's: a
+   * batch may be processed while earlier ones still wait for their candles, which `complete`
+   * then computes in log order (dedup and KPIs do not depend on candles).
    */
   process(records: readonly LogRecord[], now: number): void {
-    this.complete();
     const events: MarketEvent[] = [];
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as LogRecord;
@@ -113,8 +117,8 @@ export class TickTask implements PartitionTask<TickTaskState> {
     this.#o.live.ticks(fresh);
     this.#o.live.kpis(kpis);
     if (this.#o.publishKpis === true) for (let i = 0; i < kpis.length; i++) this.#kpis.set((kpis[i] as Kpi).symbol, kpis[i] as Kpi);
-    this.#pending = fresh;
-    this.#pendingAt = now;
+    this.#pending.push(fresh);
+    this.#pendingAt.push(now);
     // Input came even if it crossed no grid line: the partition is not idle. Without this, a
     // replay whose event time advances less than one step per idleWatermarkMs of wall time (a
     // busy machine) gets idle watermarks dragged ahead by the wall clock, and its later ticks are
@@ -123,12 +127,18 @@ export class TickTask implements PartitionTask<TickTaskState> {
     if (records.length > 0) this.#watermark.active(now);
   }
 
-  /** Candles for the batch `process` took last: operator calls in log order, then outputs. */
+  /** Candles of every batch `process` took and `complete` has not, in log order. */
   complete(): void {
-    const fresh = this.#pending;
-    if (fresh === null) return;
-    this.#pending = null;
-    const now = this.#pendingAt;
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    const at = this.#pendingAt;
+    for (let i = 0; i < pending.length; i++) this.#candles(pending[i] as MarketEvent[], at[i] as number);
+    pending.length = 0;
+    at.length = 0;
+  }
+
+  /** Candles for one processed batch: operator calls in log order, then outputs. */
+  #candles(fresh: MarketEvent[], now: number): void {
     let maxTs = this.#watermark.maxEventTime;
     // The watermark moves where event time crosses a WATERMARK_STEP_MS grid line, found in log
     // order: the operator sees the same watermark calls however the log is polled or a restart
@@ -230,7 +240,8 @@ export class TickTask implements PartitionTask<TickTaskState> {
   }
 
   restore(state: TickTaskState, now: number): void {
-    this.#pending = null;
+    this.#pending.length = 0;
+    this.#pendingAt.length = 0;
     this.#o.dedup.restore(state.dedup);
     this.#o.candles.restore(state.candles as never);
     this.#o.kpis.restore(state.kpis);

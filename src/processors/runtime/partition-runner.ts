@@ -1,6 +1,9 @@
 import type { Log, LogConsumer, LogRecord, TopicPartition } from '../../log/log.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 
+/** Wall time of deferred work per loop turn before the runner polls again (PartitionTask.complete). */
+const COMPLETE_BUDGET_MS = 1;
+
 /**
  * The work one input partition needs: the operators of a pipeline plus where their outputs go.
  * `process` never throws for bad records (it dead-letters them); a throw is a bug and stops the
@@ -9,11 +12,13 @@ import type { CheckpointStore } from './checkpoint-store.js';
 export interface PartitionTask<State> {
   process(records: readonly LogRecord[], now: number): void;
   /**
-   * Finishes work `process` deferred. The runner calls it once the event loop has had a turn
-   * after a poll's batches were processed, so the urgent part of every partition's batch (what
-   * subscribers wait for) goes out before the heavier part of any. A task that defers must also
-   * finish pending work itself before any other call (process, onTimer, snapshot, flush, close),
-   * so state and offsets never diverge whoever calls first.
+   * Finishes all the work `process` deferred, oldest first. The runner calls it once the event
+   * loop has had a turn after a poll's batches were processed, so the urgent part of every
+   * partition's batch (what subscribers wait for) goes out before the heavier part of any, and
+   * it completes partitions a few at a time between polls (see COMPLETE_BUDGET_MS). `process`
+   * may run while earlier batches' deferred work is pending (a task queues it in log order); a
+   * task must finish pending work itself before onTimer, snapshot, flush and close, so state and
+   * offsets never diverge whoever calls first.
    */
   complete?(): void;
   onTimer(now: number): void;
@@ -91,8 +96,8 @@ export class PartitionRunner<State> {
   /** Background checkpoint writes, in snapshot order. */
   #persisting: Promise<void> = Promise.resolve();
   #persistsInFlight = 0;
-  /** Between processing a poll's records and completing their deferred work (see PartitionTask.complete). */
-  #completing = false;
+  /** Partitions whose tasks hold deferred work (PartitionTask.complete), oldest first. */
+  readonly #deferred = new Set<number>();
   /** Partitions the current periodic checkpoint round has yet to snapshot. */
   #round: number[] = [];
 
@@ -140,6 +145,7 @@ export class PartitionRunner<State> {
       this.#tasks.delete(p);
       this.#next.delete(p);
       this.#checkpointed.delete(p);
+      this.#deferred.delete(p);
       this.#round = this.#round.filter((x) => x !== p);
       await task.close();
     }
@@ -176,20 +182,21 @@ export class PartitionRunner<State> {
     try {
       while (this.#running) {
         await this.#sync(consumer);
-        const records = await consumer.poll({ maxRecords: this.#o.maxRecords ?? 20_000, timeoutMs: this.#o.pollTimeoutMs ?? 100 });
+        // With deferred work queued, only look for input that is already there.
+        const records = await consumer.poll({ maxRecords: this.#o.maxRecords ?? 20_000, timeoutMs: this.#deferred.size > 0 ? 0 : (this.#o.pollTimeoutMs ?? 100) });
         const now = this.#now();
-        if (records.length > 0) {
-          this.#dispatch(records, now);
+        if (records.length > 0) this.#dispatch(records, now);
+        if (this.#deferred.size > 0) {
           // One loop turn (the flushes that setImmediate queued during processing run first),
-          // then the deferred part of each partition's batch (a no-op where nothing is pending).
-          this.#completing = true;
+          // then deferred work, oldest partition first, until the budget is spent.
           await new Promise((resolve) => setImmediate(resolve));
-          for (const task of this.#tasks.values()) task.complete?.();
-          this.#completing = false;
+          this.#completeSome();
         }
         if (now - lastTimer >= timerEvery) {
           lastTimer = now;
+          // onTimer completes a task's deferred work first.
           for (const task of this.#tasks.values()) task.onTimer(now);
+          this.#deferred.clear();
         }
         // A new round starts only when the last one is written: a slow disk delays checkpoints
         // instead of queueing snapshots without bound.
@@ -209,6 +216,22 @@ export class PartitionRunner<State> {
     }
   }
 
+  /**
+   * Deferred work of the partitions waiting longest, until COMPLETE_BUDGET_MS is spent (at least
+   * one partition, so the queue always drains). When event time crosses a second, each
+   * partition's candle work is a few milliseconds (~250 one-second candles turn final); done all
+   * at once it would hold every tick that became durable meanwhile for 5-15 ms, so the loop polls
+   * again in between.
+   */
+  #completeSome(): void {
+    const t0 = performance.now();
+    for (const partition of this.#deferred) {
+      this.#deferred.delete(partition);
+      this.#tasks.get(partition)?.complete?.();
+      if (performance.now() - t0 >= COMPLETE_BUDGET_MS) break;
+    }
+  }
+
   #dispatch(records: readonly LogRecord[], now: number): void {
     // Records come in offset order per partition; hand each partition its contiguous runs.
     let start = 0;
@@ -225,6 +248,7 @@ export class PartitionRunner<State> {
         while (from < end && (records[from] as LogRecord).offset < next) from++;
         if (from < end) {
           task.process(from === 0 && end === records.length ? records : records.slice(from, end), now);
+          if (task.complete !== undefined) this.#deferred.add(partition);
           this.#next.set(partition, (records[end - 1] as LogRecord).offset + 1);
           this.#processed += end - from;
         }
@@ -247,6 +271,7 @@ export class PartitionRunner<State> {
     const at = this.#now();
     if (prev !== undefined && prev.offset === offset && prev.at > 0 && at - prev.at < (this.#o.checkpointRefreshMs ?? Number.POSITIVE_INFINITY)) return;
     const state = task.snapshot();
+    this.#deferred.delete(partition);
     const outputs = task.flush();
     const topic = this.#o.topic;
     this.#persistsInFlight++;
@@ -283,7 +308,7 @@ export class PartitionRunner<State> {
   /** Resolves when every assigned partition has processed up to `endOffsets` (partition → end), deferred work included. */
   async waitFor(endOffsets: ReadonlyMap<number, number>, pollMs = 20): Promise<void> {
     for (;;) {
-      let done = !this.#completing;
+      let done = this.#deferred.size === 0;
       for (const [p, end] of endOffsets) if ((this.#next.get(p) ?? 0) < end) done = false;
       if (done) return;
       if (!this.#running) throw this.#failure ?? new Error('runner stopped before reaching the requested offsets');

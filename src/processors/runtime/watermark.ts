@@ -26,14 +26,15 @@ export class WatermarkTracker {
 
   /** Records event times seen at wall time `now`; returns the new watermark if it advanced, else null. */
   observe(maxTsInBatch: number, now: number): number | null {
-    this.#lastInputAt = now;
+    // Never backwards: a batch's candles may be computed after a later batch was taken (TickTask).
+    if (now > this.#lastInputAt) this.#lastInputAt = now;
     if (maxTsInBatch > this.#maxTs) this.#maxTs = maxTsInBatch;
     return this.#advance(this.#maxTs - this.#delayMs);
   }
 
   /** Input arrived at wall time `now`, whatever its event time: the partition is not idle. */
   active(now: number): void {
-    this.#lastInputAt = now;
+    if (now > this.#lastInputAt) this.#lastInputAt = now;
   }
 
   /** Called on the wall-clock timer: advances an idle partition. Returns the new watermark or null. */

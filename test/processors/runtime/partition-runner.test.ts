@@ -82,8 +82,12 @@ class TwoPartTask extends SumTask {
   turnsBetween = 0;
   completes = 0;
   #turned = false;
+  /** Wall time each complete() spends (busy), to exceed the runner's budget per loop turn. */
+  completeMs = 0;
+  /** The loop turn (see `turn`) of each complete() that had work. */
+  completeTurns: number[] = [];
   override process(records: readonly LogRecord[]): void {
-    this.complete();
+    // Queues behind deferred work, as the contract allows: complete() keeps log order.
     for (const r of records) this.pending.push(Number(Buffer.from(r.value).toString()));
     this.seen += records.length;
     this.#turned = false;
@@ -95,13 +99,33 @@ class TwoPartTask extends SumTask {
     if (this.pending.length === 0) return;
     if (this.#turned) this.turnsBetween++;
     this.completes++;
+    this.completeTurns.push(turn);
+    const until = performance.now() + this.completeMs;
+    while (performance.now() < until);
     for (const v of this.pending) this.sum += v;
     this.pending = [];
+  }
+  override onTimer(): void {
+    this.complete();
   }
   override snapshot(): { sum: number; seen: number } {
     this.complete();
     return super.snapshot();
   }
+}
+
+/** Event-loop turns counted by a self-rescheduling setImmediate while a test needs it. */
+let turn = 0;
+function countTurns(): () => void {
+  let on = true;
+  const next = (): void => {
+    turn++;
+    if (on) setImmediate(next);
+  };
+  setImmediate(next);
+  return () => {
+    on = false;
+  };
 }
 
 describe('PartitionRunner', () => {
@@ -120,6 +144,43 @@ describe('PartitionRunner', () => {
     expect(t.reduce((n, x) => n + x.turnsBetween, 0), 'every complete() came after an event-loop turn').toBe(t.reduce((n, x) => n + x.completes, 0));
     await r.stop();
     await log.close();
+  });
+
+  it('spreads one poll\'s deferred work over loop turns when it takes longer than the budget', async () => {
+    const { dir, log } = await setup();
+    const tasks = new Map<number, TwoPartTask>();
+    const r = new PartitionRunner({
+      log,
+      topic: 'in',
+      group: 'g',
+      name: 'sum',
+      checkpoints: new FileCheckpointStore(join(dir, 'checkpoints')),
+      checkpointIntervalMs: 1_000_000,
+      // No timer in the window: onTimer would complete everything in one turn.
+      timerIntervalMs: 1_000_000,
+      pollTimeoutMs: 5,
+      createTask: (p) => {
+        const t = new TwoPartTask();
+        t.completeMs = 3;
+        tasks.set(p, t);
+        return t;
+      },
+    });
+    await r.start();
+    const stop = countTurns();
+    try {
+      // One append over all three partitions, so one poll takes a batch of each.
+      await appendNumbers(log, 1, 300);
+      await r.waitFor(await ends(log));
+      expect(total(tasks), 'waitFor returns only once every deferred part is done').toBe((300 * 301) / 2);
+      const turns = [...tasks.values()].flatMap((t) => t.completeTurns);
+      expect(turns.length, 'each partition completed its batch').toBe(3);
+      expect(new Set(turns).size, `3 ms of deferred work per partition, over a 1 ms budget: one partition per loop turn (turns ${turns.join(', ')})`).toBe(3);
+    } finally {
+      stop();
+      await r.stop();
+      await log.close();
+    }
   });
 
   it('processes every partition and resumes from its checkpoint after a clean stop', async () => {
