@@ -9,7 +9,7 @@ function kpi(symbol: string, last: number): Kpi {
 }
 
 describe('LiveStore candles', () => {
-  it('round-trips every field through the struct-of-arrays ring', () => {
+  it('round-trips every field through the typed-array ring', () => {
     const store = new LiveStore();
     const c = candle('AAPL', '1m', 3, { final: false, rev: 7, trades: 123_456, volume: 9_876_543.25, vwap: 101.123456789 });
     store.applyCandles([c]);
@@ -30,6 +30,34 @@ describe('LiveStore candles', () => {
     ]);
     expect(got[1]?.close, 'the forming-candle update for start 6 must replace the earlier version').toBe(200);
     expect(got[1]?.final, 'the replacement carries the final flag').toBe(true);
+  });
+
+  it('reads a forming candle handed over as the same changing object live, and keeps each final version', () => {
+    // The candle operator's liveOutput: one object per bucket, changed in place and handed over again.
+    const store = new LiveStore({ depths: { '1m': 2 } });
+    const forming = { ...candle('AAPL', '1m', 1, { final: false }) };
+    store.applyCandles([forming]);
+    forming.close = 150;
+    forming.trades = 9;
+    store.applyCandles([forming]);
+    forming.high = 151;
+    expect(store.latestCandle('AAPL', '1m'), 'reads follow the object the ring holds for its forming slot').toEqual(forming);
+    forming.final = true;
+    store.applyCandles([forming]);
+    const finalVersion = { ...forming };
+    forming.close = 1;
+    expect(store.candles('AAPL', '1m'), 'the final version is copied: later changes of the object do not reach the ring').toEqual([finalVersion]);
+
+    const next = { ...candle('AAPL', '1m', 2, { final: false }) };
+    store.applyCandles([next]);
+    next.close = 160;
+    store.applyCandles([next]);
+    const settled = { ...next };
+    const third = { ...candle('AAPL', '1m', 3, { final: false }) };
+    store.applyCandles([third]);
+    next.close = 2;
+    expect(store.candles('AAPL', '1m').map((c) => c.close), 'a newer bucket settles the previous forming values and evicts at depth').toEqual([settled.close, third.close]);
+    expect(store.candles('AAPL', '1m')[0], 'the settled slot keeps every field').toEqual(settled);
   });
 
   it('applies a revision and refuses a lower revision arriving after it', () => {

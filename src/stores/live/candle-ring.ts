@@ -14,6 +14,9 @@ const INITIAL_CAPACITY = 16;
 
 // Column numbers. All columns share one ArrayBuffer (a Float64 view then a Uint32 view), because
 // each typed array costs ~200 B of heap on top of its data: ten per ring would be ~12 KB/symbol.
+// Row-major (slot p's Float64 fields at p * F64_COLS, its Uint32 fields at p * U32_COLS): the
+// forming candle is rewritten on every tick, and with one column per field that touched ten
+// cache lines spread over the buffer per write; a row touches two or three.
 const START = 0;
 const OPEN = 1;
 const HIGH = 2;
@@ -44,7 +47,7 @@ export type UpsertResult = (typeof UpsertResult)[keyof typeof UpsertResult];
 export type EvictListener = (ring: CandleRing) => void;
 
 /**
- * Struct-of-arrays ring of candles for one (symbol, interval), kept sorted by start, oldest
+ * Ring of candles in typed arrays (no object per candle) for one (symbol, interval), kept sorted by start, oldest
  * first. Capacity grows by doubling but never past `depth` (a power-of-two capacity would waste
  * up to half the slots: 1,024 for a depth of 600), so quiet symbols and coarse intervals pay
  * only for what they hold and a full ring costs exactly depth × CANDLE_SLOT_BYTES.
@@ -57,9 +60,16 @@ export class CandleRing {
   #cap = 0;
   #head = 0;
   #size = 0;
-  /** Column c of physical slot p is at c * cap + p. */
+  /** Field c of physical slot p is at p * F64_COLS + c (p * U32_COLS + c in #u32). */
   #f64: Float64Array = new Float64Array(0);
   #u32: Uint32Array = new Uint32Array(0);
+  /**
+   * The newest slot's candle while it is forming, when the producer hands the same object on
+   * every update (the candle operator's `liveOutput` slots change in place): reads take its
+   * values from it, so an update of it costs no copy. Cleared when it turns final (that version
+   * is copied) or a newer bucket starts.
+   */
+  #forming: Candle | null = null;
 
   constructor(symbol: string, interval: Interval, depth: number, onEvict: EvictListener | null = null) {
     this.symbol = symbol;
@@ -82,19 +92,30 @@ export class CandleRing {
       this.#ensureRoom();
       this.#write(this.#phys(0), c);
       this.#size = 1;
+      this.#forming = c.final ? null : c;
       return UpsertResult.Appended;
     }
     const newest = this.#startOf(this.#phys(n - 1));
     if (c.start > newest) {
+      this.#settleForming();
       this.#append(c);
+      this.#forming = c.final ? null : c;
       return UpsertResult.Appended;
     }
-    // Forming-candle updates hit the newest slot; check it before searching.
-    const idx = c.start === newest ? n - 1 : this.#find(c.start);
+    if (c.start === newest) {
+      // Forming-candle updates hit the newest slot; the same object again needs no copy.
+      if (c === this.#forming && !c.final) return UpsertResult.Replaced;
+      const p = this.#phys(n - 1);
+      if (this.#forming === null && c.rev < ((this.#u32[p * U32_COLS + REV_FINAL] as number) & REV_MASK)) return UpsertResult.Dropped;
+      this.#write(p, c);
+      this.#forming = c.final ? null : c;
+      return UpsertResult.Replaced;
+    }
+    const idx = this.#find(c.start);
     if (idx >= 0) {
       const p = this.#phys(idx);
       // A lower revision arriving after a higher one is a replay overtaking a revision; keep the newer.
-      if (c.rev < ((this.#u32[REV_FINAL * this.#cap + p] as number) & REV_MASK)) return UpsertResult.Dropped;
+      if (c.rev < ((this.#u32[p * U32_COLS + REV_FINAL] as number) & REV_MASK)) return UpsertResult.Dropped;
       this.#write(p, c);
       return UpsertResult.Replaced;
     }
@@ -125,29 +146,41 @@ export class CandleRing {
 
   /** Overwrites `out` with the candle at logical index i (0 = oldest), allocating nothing. */
   readInto(i: number, out: Candle): void {
+    const forming = this.#forming;
+    if (forming !== null && i === this.#size - 1) {
+      copyCandleInto(forming, out, this.symbol, this.interval);
+      return;
+    }
     const p = this.#phys(i);
-    const cap = this.#cap;
     const f = this.#f64;
     const u = this.#u32;
-    const start = f[START * cap + p] as number;
-    const rf = u[REV_FINAL * cap + p] as number;
+    const start = f[p * F64_COLS + START] as number;
+    const rf = u[p * U32_COLS + REV_FINAL] as number;
     out.symbol = this.symbol;
     out.interval = this.interval;
     out.start = start;
-    out.end = start + (u[DURATION * cap + p] as number);
-    out.open = f[OPEN * cap + p] as number;
-    out.high = f[HIGH * cap + p] as number;
-    out.low = f[LOW * cap + p] as number;
-    out.close = f[CLOSE * cap + p] as number;
-    out.volume = f[VOLUME * cap + p] as number;
-    out.vwap = f[VWAP * cap + p] as number;
-    out.trades = u[TRADES * cap + p] as number;
+    out.end = start + (u[p * U32_COLS + DURATION] as number);
+    out.open = f[p * F64_COLS + OPEN] as number;
+    out.high = f[p * F64_COLS + HIGH] as number;
+    out.low = f[p * F64_COLS + LOW] as number;
+    out.close = f[p * F64_COLS + CLOSE] as number;
+    out.volume = f[p * F64_COLS + VOLUME] as number;
+    out.vwap = f[p * F64_COLS + VWAP] as number;
+    out.trades = u[p * U32_COLS + TRADES] as number;
     out.final = (rf & FINAL_BIT) !== 0;
     out.rev = rf & REV_MASK;
   }
 
+  /** Copies the forming candle's current values into its slot and lets go of it. */
+  #settleForming(): void {
+    const forming = this.#forming;
+    if (forming === null) return;
+    this.#write(this.#phys(this.#size - 1), forming);
+    this.#forming = null;
+  }
+
   #startOf(p: number): number {
-    return this.#f64[START * this.#cap + p] as number;
+    return this.#f64[p * F64_COLS + START] as number;
   }
 
   #phys(i: number): number {
@@ -156,25 +189,23 @@ export class CandleRing {
   }
 
   #write(p: number, c: Candle): void {
-    const cap = this.#cap;
     const f = this.#f64;
     const u = this.#u32;
-    f[START * cap + p] = c.start;
-    f[OPEN * cap + p] = c.open;
-    f[HIGH * cap + p] = c.high;
-    f[LOW * cap + p] = c.low;
-    f[CLOSE * cap + p] = c.close;
-    f[VOLUME * cap + p] = c.volume;
-    f[VWAP * cap + p] = c.vwap;
-    u[DURATION * cap + p] = c.end - c.start;
-    u[TRADES * cap + p] = c.trades;
-    u[REV_FINAL * cap + p] = (c.rev & REV_MASK) | (c.final ? FINAL_BIT : 0);
+    f[p * F64_COLS + START] = c.start;
+    f[p * F64_COLS + OPEN] = c.open;
+    f[p * F64_COLS + HIGH] = c.high;
+    f[p * F64_COLS + LOW] = c.low;
+    f[p * F64_COLS + CLOSE] = c.close;
+    f[p * F64_COLS + VOLUME] = c.volume;
+    f[p * F64_COLS + VWAP] = c.vwap;
+    u[p * U32_COLS + DURATION] = c.end - c.start;
+    u[p * U32_COLS + TRADES] = c.trades;
+    u[p * U32_COLS + REV_FINAL] = (c.rev & REV_MASK) | (c.final ? FINAL_BIT : 0);
   }
 
   #copy(from: number, to: number): void {
-    const cap = this.#cap;
-    for (let col = 0; col < F64_COLS; col++) this.#f64[col * cap + to] = this.#f64[col * cap + from] as number;
-    for (let col = 0; col < U32_COLS; col++) this.#u32[col * cap + to] = this.#u32[col * cap + from] as number;
+    this.#f64.copyWithin(to * F64_COLS, from * F64_COLS, from * F64_COLS + F64_COLS);
+    this.#u32.copyWithin(to * U32_COLS, from * U32_COLS, from * U32_COLS + U32_COLS);
   }
 
   #append(c: Candle): void {
@@ -216,8 +247,8 @@ export class CandleRing {
     const u32 = new Uint32Array(buffer, F64_COLS * cap * 8, U32_COLS * cap);
     for (let i = 0; i < this.#size; i++) {
       const p = this.#phys(i);
-      for (let col = 0; col < F64_COLS; col++) f64[col * cap + i] = this.#f64[col * oldCap + p] as number;
-      for (let col = 0; col < U32_COLS; col++) u32[col * cap + i] = this.#u32[col * oldCap + p] as number;
+      f64.set(this.#f64.subarray(p * F64_COLS, p * F64_COLS + F64_COLS), i * F64_COLS);
+      u32.set(this.#u32.subarray(p * U32_COLS, p * U32_COLS + U32_COLS), i * U32_COLS);
     }
     this.#f64 = f64;
     this.#u32 = u32;
@@ -251,4 +282,20 @@ export class CandleRing {
     }
     return lo;
   }
+}
+
+function copyCandleInto(c: Candle, out: Candle, symbol: string, interval: Interval): void {
+  out.symbol = symbol;
+  out.interval = interval;
+  out.start = c.start;
+  out.end = c.end;
+  out.open = c.open;
+  out.high = c.high;
+  out.low = c.low;
+  out.close = c.close;
+  out.volume = c.volume;
+  out.vwap = c.vwap;
+  out.trades = c.trades;
+  out.final = c.final;
+  out.rev = c.rev;
 }
