@@ -132,7 +132,12 @@ describe.skipIf(missing !== null)(`Fetch v12 and the batch decoder on a real bro
     const values = (rs: LogRecord[]): string[] => rs.map((r) => Buffer.from(r.value).toString());
     const rc = await fetchAll(topic, READ_COMMITTED, 1 << 20);
     expect(values(rc.records), 'read_committed: the aborted transaction is gone, markers skipped').toEqual(['before', 'committed-1', 'committed-2', 'after']);
-    expect(rc.records.map((r) => r.offset), 'offsets skip the aborted records and the two markers').toEqual([0, 4, 5, 7]);
+    // Offsets 1-2 are the aborted records, 3 the abort marker. The commit marker is written by the
+    // transaction coordinator and may land after the next plain send (it did once in CI, with the
+    // broker busy): 'after' is at 6 or 7, and a marker there is skipped like the others.
+    const offsets = rc.records.map((r) => r.offset);
+    expect(offsets.slice(0, 3), 'offsets skip the aborted records and the abort marker').toEqual([0, 4, 5]);
+    expect([6, 7], `the record after the commit sits before or after its marker (got ${offsets[3]})`).toContain(offsets[3]);
     const ru = await fetchAll(topic, READ_UNCOMMITTED, 1 << 20);
     expect(values(ru.records), 'read_uncommitted: the aborted records are there (the filter is what removes them)').toEqual(['before', 'aborted-1', 'aborted-2', 'committed-1', 'committed-2', 'after']);
   });
