@@ -67,9 +67,11 @@ export class CandleRing {
    * The newest slot's candle while it is forming, when the producer hands the same object on
    * every update (the candle operator's `liveOutput` slots change in place): reads take its
    * values from it, so an update of it costs no copy. Cleared when it turns final (that version
-   * is copied) or a newer bucket starts.
+   * is copied) or a newer bucket starts. The object must keep its start (a CandleSlot's is
+   * readonly); `#formingStart` is that start, checked without touching the buffer.
    */
   #forming: Candle | null = null;
+  #formingStart = Number.NaN;
 
   constructor(symbol: string, interval: Interval, depth: number, onEvict: EvictListener | null = null) {
     this.symbol = symbol;
@@ -87,28 +89,29 @@ export class CandleRing {
   }
 
   upsert(c: Candle): UpsertResult {
+    // The forming candle's object again, the common case (six a tick): nothing to copy or read.
+    if (c === this.#forming && !c.final && c.start === this.#formingStart) return UpsertResult.Replaced;
     const n = this.#size;
     if (n === 0) {
       this.#ensureRoom();
       this.#write(this.#phys(0), c);
       this.#size = 1;
-      this.#forming = c.final ? null : c;
+      this.#hold(c);
       return UpsertResult.Appended;
     }
     const newest = this.#startOf(this.#phys(n - 1));
     if (c.start > newest) {
       this.#settleForming();
       this.#append(c);
-      this.#forming = c.final ? null : c;
+      this.#hold(c);
       return UpsertResult.Appended;
     }
     if (c.start === newest) {
-      // Forming-candle updates hit the newest slot; the same object again needs no copy.
-      if (c === this.#forming && !c.final) return UpsertResult.Replaced;
+      // Forming-candle updates hit the newest slot; check it before searching.
       const p = this.#phys(n - 1);
       if (this.#forming === null && c.rev < ((this.#u32[p * U32_COLS + REV_FINAL] as number) & REV_MASK)) return UpsertResult.Dropped;
       this.#write(p, c);
-      this.#forming = c.final ? null : c;
+      this.#hold(c);
       return UpsertResult.Replaced;
     }
     const idx = this.#find(c.start);
@@ -147,7 +150,7 @@ export class CandleRing {
   /** Overwrites `out` with the candle at logical index i (0 = oldest), allocating nothing. */
   readInto(i: number, out: Candle): void {
     const forming = this.#forming;
-    if (forming !== null && i === this.#size - 1) {
+    if (forming !== null && i === this.#size - 1 && forming.start === this.#formingStart) {
       copyCandleInto(forming, out, this.symbol, this.interval);
       return;
     }
@@ -171,11 +174,17 @@ export class CandleRing {
     out.rev = rf & REV_MASK;
   }
 
+  /** Reads the newest slot from `c` from now on while it is forming (see #forming). */
+  #hold(c: Candle): void {
+    this.#forming = c.final ? null : c;
+    this.#formingStart = c.start;
+  }
+
   /** Copies the forming candle's current values into its slot and lets go of it. */
   #settleForming(): void {
     const forming = this.#forming;
     if (forming === null) return;
-    this.#write(this.#phys(this.#size - 1), forming);
+    if (forming.start === this.#formingStart) this.#write(this.#phys(this.#size - 1), forming);
     this.#forming = null;
   }
 
