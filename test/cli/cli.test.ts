@@ -47,7 +47,9 @@ describe('stockstream CLI', () => {
     const bad = join(work, 'bad.csv');
     writeFileSync(bad, 'date,open,high,low,close,volume\n2026-01-02,1,2,0.5,abc,10\n');
     expectOneLineFailure(run(['indicators', '--input', bad, '--indicators', 'sma:2']), /line 2, column "close": expected a number, got "abc"/, 'a bad CSV cell');
-    expectOneLineFailure(run(['replay', join(work, 'nope.ndjson'), '--no-serve', '--data-dir', join(work, 'd1')]), /nope\.ndjson.*(ENOENT|cannot be read|does not exist)/, 'an unreadable replay file');
+    const missing = run(['replay', join(work, 'nope.ndjson'), '--port', '0', '--data-dir', join(work, 'd1')]);
+    expectOneLineFailure(missing, /nope\.ndjson.*(ENOENT|cannot be read|does not exist)/, 'an unreadable replay file');
+    expect(missing.stdout, 'an unreadable replay file fails before the platform starts: no "Replaying …; dashboard" line').toBe('');
     expectOneLineFailure(run(['up', '--port', 'abc']), /port must be an integer from 0 to 65535, got "abc"/, 'a bad port');
     expectOneLineFailure(run(['replay', 'x.csv', '--speed', 'fast']), /speed must be a positive number or "max", got "fast"/, 'a bad speed');
     expectOneLineFailure(run(['frobnicate']), /unknown command 'frobnicate'/, 'an unknown command');

@@ -1,6 +1,6 @@
 import { Platform, runSource } from '../../apps/index.js';
 import { createLogger } from '../../shared/logger.js';
-import { ReplaySource } from '../../sources/replay/index.js';
+import { ReplaySource, openForReading } from '../../sources/replay/index.js';
 import { configFrom, untilSignal, type CommonOptions } from './options.js';
 
 export interface ReplayOptions extends CommonOptions {
@@ -16,6 +16,8 @@ export interface ReplayOptions extends CommonOptions {
  */
 export async function runReplay(file: string, opts: ReplayOptions): Promise<void> {
   const config = configFrom(opts, { source: 'replay', 'replay.file': file, 'replay.speed': opts.speed, 'ingest.unknownSymbols': 'accept' });
+  // An unreadable file fails here, before the platform starts and prints its dashboard URL.
+  await (await openForReading(file)).close();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const source = new ReplaySource({ file, speed: opts.speed });
   const platform = await Platform.start({ config, logger, serve: opts.serve, acceptHistory: true, idleWatermarks: opts.speed !== 'max' });

@@ -4,7 +4,9 @@ import { StockStreamError } from '../../shared/errors.js';
 /** SS_CLI_FILE naming the path, what was being done and the OS reason (ENOENT, EACCES, ...). */
 export function fileError(file: string, doing: string, err: unknown): StockStreamError {
   const e = err as NodeJS.ErrnoException;
-  const reason = e?.code !== undefined ? `${e.code}: ${e.message}` : String(e?.message ?? err);
+  const message = String(e?.message ?? err);
+  // Node's own messages already start with the code ("ENOENT: no such file or directory, open …").
+  const reason = e?.code !== undefined && !message.startsWith(e.code) ? `${e.code}: ${message}` : message;
   return new StockStreamError('SS_CLI_FILE', `${file}: cannot ${doing} (${reason}); check the path, that it is a readable file, and its permissions`, {
     cause: err,
     context: { file, osCode: e?.code },

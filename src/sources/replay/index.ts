@@ -2,3 +2,4 @@ export { ReplaySource, type ReplaySourceOptions, type ReplayFormat, type ReplayC
 export { RowDecoder, type Cell } from './row-decoder.js';
 export { parseEventTime } from './event-time.js';
 export { splitCsvLine } from './csv-line.js';
+export { openForReading } from './file-error.js';
