@@ -207,7 +207,8 @@ export class Platform {
           log,
           dedup,
           candles,
-          kpis: new KpiOperator({ sessionOf: (symbol, ts) => calendarOf(symbol).dayAt(ts)?.date ?? null, ...(o.prevCloses ? { prevCloses: o.prevCloses } : {}) }),
+          // Every consumer keeps or sends the newest KPI only (live store, hub, fan-out, the kpis topic at each timer).
+          kpis: new KpiOperator({ sessionOf: (symbol, ts) => calendarOf(symbol).dayAt(ts)?.date ?? null, liveOutput: true, ...(o.prevCloses ? { prevCloses: o.prevCloses } : {}) }),
           live,
           idleWatermarkMs: o.idleWatermarks === false ? Number.POSITIVE_INFINITY : c.processing.idleWatermarkMs,
           publishKpis: c.warehouse.kind === 'postgres',

@@ -52,4 +52,23 @@ describe('KpiOperator', () => {
     b.processBatch(next, outB);
     expect(outB, 'a restored operator continues exactly like the original').toEqual(outA);
   });
+
+  it('with liveOutput hands out one object per symbol, updated in place, with the values copies have', () => {
+    const live = new KpiOperator({ sessionOf, liveOutput: true });
+    const copies = new KpiOperator({ sessionOf });
+    const d0 = Date.UTC(2025, 0, 6, 15);
+    const batches = [[t('AAPL', d0, 100), t('MSFT', d0, 400)], [t('AAPL', d0 + 1000, 101, 300)], [t('AAPL', d0 + DAY, 90), t('MSFT', d0 + DAY, 410)]];
+    const handed: Kpi[][] = [];
+    for (const b of batches) {
+      const a: Kpi[] = [];
+      const c: Kpi[] = [];
+      live.processBatch(b, a);
+      copies.processBatch(b, c);
+      expect(a.map((k) => ({ ...k })), 'the live object holds exactly what a copy would, at each batch').toEqual(c);
+      handed.push(a);
+    }
+    const aapl = handed.map((a) => a.find((k) => k.symbol === 'AAPL'));
+    expect(aapl[1] === aapl[0] && aapl[2] === aapl[0], 'AAPL is the same object in every batch').toBe(true);
+    expect([aapl[0]?.last, aapl[0]?.prevClose], 'and it shows the newest values, a new session included').toEqual([90, 101]);
+  });
 });
