@@ -160,24 +160,12 @@ function tradesPerSec(s: SymbolKpi): number {
 }
 
 function toKpi(s: SymbolKpi): Kpi {
-  const change = s.prevClose === null ? 0 : s.last - s.prevClose;
-  return {
-    symbol: s.symbol,
-    last: s.last,
-    change,
-    changePct: s.prevClose === null ? 0 : (change / s.prevClose) * 100,
-    open: s.open,
-    high: s.high,
-    low: s.low,
-    volume: s.volume,
-    vwap: s.volume > 0 ? s.notional / s.volume : s.last,
-    prevClose: s.prevClose,
-    tradesPerSec: tradesPerSec(s),
-    ts: s.ts,
-  };
+  const k: Kpi = { symbol: s.symbol, last: 0, change: 0, changePct: 0, open: 0, high: 0, low: 0, volume: 0, vwap: 0, prevClose: s.prevClose, tradesPerSec: 0, ts: 0 };
+  fillKpi(s, k);
+  return k;
 }
 
-/** toKpi into an existing object (liveOutput). */
+/** Sets every value of `k` from the symbol's state (the object toKpi made, or a liveOutput one). */
 function fillKpi(s: SymbolKpi, k: Kpi): void {
   const change = s.prevClose === null ? 0 : s.last - s.prevClose;
   k.last = s.last;

@@ -47,10 +47,11 @@ export type UpsertResult = (typeof UpsertResult)[keyof typeof UpsertResult];
 export type EvictListener = (ring: CandleRing) => void;
 
 /**
- * Ring of candles in typed arrays (no object per candle) for one (symbol, interval), kept sorted by start, oldest
- * first. Capacity grows by doubling but never past `depth` (a power-of-two capacity would waste
- * up to half the slots: 1,024 for a depth of 600), so quiet symbols and coarse intervals pay
- * only for what they hold and a full ring costs exactly depth × CANDLE_SLOT_BYTES.
+ * Ring of candles in typed arrays (no object per candle) for one (symbol, interval), kept
+ * sorted by start, oldest first. Capacity grows by doubling but never past `depth` (a
+ * power-of-two capacity would waste up to half the slots: 1,024 for a depth of 600), so quiet
+ * symbols and coarse intervals pay only for what they hold and a full ring costs exactly
+ * depth × CANDLE_SLOT_BYTES.
  */
 export class CandleRing {
   readonly symbol: string;
@@ -65,8 +66,8 @@ export class CandleRing {
   #u32: Uint32Array = new Uint32Array(0);
   /**
    * The newest slot's candle while it is forming, when the producer hands the same object on
-   * every update (the candle operator's `liveOutput` slots change in place): reads take its
-   * values from it, so an update of it costs no copy. Cleared when it turns final (that version
+   * every update (the candle operator's `liveOutput` slots change in place): an update of it
+   * costs nothing, and a read of the newest slot refreshes the slot from it first. Cleared when it turns final (that version
    * is copied) or a newer bucket starts. The object must keep its start (a CandleSlot's is
    * readonly); `#formingStart` is that start, checked without touching the buffer.
    */
@@ -106,20 +107,14 @@ export class CandleRing {
       this.#hold(c);
       return UpsertResult.Appended;
     }
-    if (c.start === newest) {
-      // Forming-candle updates hit the newest slot; check it before searching.
-      const p = this.#phys(n - 1);
-      if (this.#forming === null && c.rev < ((this.#u32[p * U32_COLS + REV_FINAL] as number) & REV_MASK)) return UpsertResult.Dropped;
-      this.#write(p, c);
-      this.#hold(c);
-      return UpsertResult.Replaced;
-    }
-    const idx = this.#find(c.start);
+    // Forming-candle updates hit the newest slot; check it before searching.
+    const idx = c.start === newest ? n - 1 : this.#find(c.start);
     if (idx >= 0) {
       const p = this.#phys(idx);
       // A lower revision arriving after a higher one is a replay overtaking a revision; keep the newer.
       if (c.rev < ((this.#u32[p * U32_COLS + REV_FINAL] as number) & REV_MASK)) return UpsertResult.Dropped;
       this.#write(p, c);
+      if (idx === n - 1) this.#hold(c);
       return UpsertResult.Replaced;
     }
     const at = -idx - 1;
@@ -149,12 +144,10 @@ export class CandleRing {
 
   /** Overwrites `out` with the candle at logical index i (0 = oldest), allocating nothing. */
   readInto(i: number, out: Candle): void {
-    const forming = this.#forming;
-    if (forming !== null && i === this.#size - 1 && forming.start === this.#formingStart) {
-      copyCandleInto(forming, out, this.symbol, this.interval);
-      return;
-    }
     const p = this.#phys(i);
+    // The forming candle's slot is refreshed from its object, then read like any other.
+    const forming = this.#forming;
+    if (forming !== null && i === this.#size - 1 && forming.start === this.#formingStart) this.#write(p, forming);
     const f = this.#f64;
     const u = this.#u32;
     const start = f[p * F64_COLS + START] as number;
@@ -291,20 +284,4 @@ export class CandleRing {
     }
     return lo;
   }
-}
-
-function copyCandleInto(c: Candle, out: Candle, symbol: string, interval: Interval): void {
-  out.symbol = symbol;
-  out.interval = interval;
-  out.start = c.start;
-  out.end = c.end;
-  out.open = c.open;
-  out.high = c.high;
-  out.low = c.low;
-  out.close = c.close;
-  out.volume = c.volume;
-  out.vwap = c.vwap;
-  out.trades = c.trades;
-  out.final = c.final;
-  out.rev = c.rev;
 }
