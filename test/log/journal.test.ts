@@ -60,13 +60,17 @@ async function closeJournal(j: Journal): Promise<void> {
   open.splice(open.indexOf(j), 1);
 }
 
+/**
+ * Every record of a partition, as the contract's fields: a record served from the memory tail
+ * makes its value on read (an accessor), one read from a file carries it, and both must compare equal.
+ */
 async function readAll(j: Journal, topic: string, partition: number): Promise<LogRecord[]> {
   const out: LogRecord[] = [];
   for (;;) {
     const from = out.length === 0 ? 0 : out[out.length - 1]!.offset + 1;
     const got = await j.read({ topic, partition }, from, 500);
     if (got.length === 0) return out;
-    out.push(...got);
+    for (const r of got) out.push({ topic: r.topic, partition: r.partition, offset: r.offset, key: r.key, value: r.value, timestamp: r.timestamp, headers: r.headers });
   }
 }
 
@@ -409,5 +413,25 @@ describe('journal memory tail', () => {
     expect(all.slice(2).map((r) => r.payload), 'the newest 4 come from memory with the very payload objects').toEqual(payloads.slice(2));
     expect(all[2]?.payload, 'same object, not a copy').toBe(payloads[2]);
     expect(all.slice(0, 2).map((r) => r.payload), 'records older than the tail are read from disk, without payload').toEqual([undefined, undefined]);
+  });
+
+  it('serves a tail record whose value is a Buffer of exactly its own bytes, even when a batch shares one buffer', async () => {
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ss-tail-'));
+    dirs.push(dir);
+    const j = await openJournal({ dir, fsync: 'never', tailRecords: 16 });
+    await j.ensureTopic('t', { partitions: 1 });
+    // As the ingest writer encodes a batch: one buffer, each record's value a view of its part.
+    const shared = Buffer.from('alpha|beta|gamma');
+    const parts: [number, number][] = [[0, 5], [6, 10], [11, 16]];
+    await j.append('t', parts.map(([a, b]) => ({ key: 'k', value: shared.subarray(a, b), payload: a })));
+    const consumer = await j.consumer({ group: 'g', topics: ['t'] });
+    const got = await consumer.poll({ maxRecords: 10, timeoutMs: 100 });
+    await consumer.close();
+    expect(got.map((r) => r.value.toString()), 'each value is its own slice of the shared buffer, decodable as a Buffer').toEqual(['alpha', 'beta', 'gamma']);
+    expect(got.map((r) => r.value.length), 'no value runs into its neighbour').toEqual([5, 4, 5]);
+    expect(
+      JSON.parse(JSON.stringify(got[1])),
+      'JSON of a tail record has the same fields as a plain record, value included',
+    ).toEqual({ topic: 't', partition: 0, offset: 1, key: 'k', value: { type: 'Buffer', data: [...Buffer.from('beta')] }, timestamp: got[1]?.timestamp, headers: {}, payload: 6 });
   });
 });
