@@ -137,7 +137,7 @@ export class StreamClient {
   readonly #subs = new Map<string, Set<string>>();
   /** lane → symbol → slot. */
   readonly #slots = new Map<string, Map<string, Slot>>();
-  readonly #due = new Set<Slot>();
+  #due = new Set<Slot>();
   readonly #waiting = new Set<Slot>();
   #timer: unknown = null;
   #timerAt = Infinity;
@@ -286,7 +286,8 @@ export class StreamClient {
       slot.pending = false;
       slot.lastSent = now;
     }
-    this.#due.clear();
+    // A new set, not clear(): see StreamHub#runFlushPass on what clear() keeps alive.
+    this.#due = new Set();
     socket.send(w.finish(), TEXT);
     ctx.counters.framesWritten++;
     ctx.counters.messagesWritten += messages;

@@ -155,7 +155,7 @@ export class Journal implements Log {
   readonly #warn: (msg: string) => void;
   readonly #topics = new Map<string, TopicState>();
   readonly #offsets: OffsetStore;
-  readonly #waiters = new Set<() => void>();
+  #waiters = new Set<() => void>();
   readonly #stats: JournalStats = { recordsAppended: 0, bytesAppended: 0, flushes: 0, writes: 0, fsyncs: 0, truncatedBytes: 0, segmentsDeleted: 0 };
   #closed = false;
   #topicChain: Promise<unknown> = Promise.resolve();
@@ -392,7 +392,9 @@ export class Journal implements Log {
     if (batch === null || this.#inFlight !== null) return;
     this.#batch = null;
     const parts = [...this.#dirty];
-    this.#dirty.clear();
+    // A new set, not clear(): V8's clear() links the old hash table to the new one, which keeps
+    // every later table alive from the old generation once one was promoted (see StreamHub).
+    this.#dirty = new Set();
     for (const p of parts) p.queued = false;
     this.#lastFlushAt = Date.now();
     const sync = this.#opts.fsync !== 'never';
@@ -418,8 +420,8 @@ export class Journal implements Log {
 
   #notify(): void {
     if (this.#waiters.size === 0) return;
-    const ws = [...this.#waiters];
-    this.#waiters.clear();
+    const ws = this.#waiters;
+    this.#waiters = new Set();
     for (const w of ws) w();
   }
 

@@ -97,7 +97,7 @@ export class PartitionRunner<State> {
   #persisting: Promise<void> = Promise.resolve();
   #persistsInFlight = 0;
   /** Partitions whose tasks hold deferred work (PartitionTask.complete), oldest first. */
-  readonly #deferred = new Set<number>();
+  #deferred = new Set<number>();
   /** Partitions the current periodic checkpoint round has yet to snapshot. */
   #round: number[] = [];
 
@@ -196,7 +196,7 @@ export class PartitionRunner<State> {
           lastTimer = now;
           // onTimer completes a task's deferred work first.
           for (const task of this.#tasks.values()) task.onTimer(now);
-          this.#deferred.clear();
+          this.#deferred = new Set();
         }
         // A new round starts only when the last one is written: a slow disk delays checkpoints
         // instead of queueing snapshots without bound.
