@@ -31,6 +31,7 @@ import { DLQ_TOPIC, IngestWriter, TICKS_TOPIC } from '../sources/ingest/index.js
 import { defaultUniverse } from '../sources/simulator/index.js';
 import { DEFAULT_DEPTHS, LiveStore } from '../stores/live/index.js';
 import { CandleWarehouse, LiveFanoutPublisher, MemoryCache, PgWarehouse, PgWarehouseWriter, RedisFanout, cached, type LiveMessage, type RangeQuery, type ResponseCache } from '../stores/index.js';
+import { setHeapGrowingPercent } from './heap-growth.js';
 import { describeLog, openLog } from './open-log.js';
 import { checkRole, runs, type Role } from './roles.js';
 
@@ -269,6 +270,7 @@ export class Platform {
   static async start(o: PlatformOptions): Promise<Platform> {
     const c = o.config;
     checkRole(c);
+    setHeapGrowingPercent(c.processing.heapGrowingPercent);
     const dataDir = resolve(c.dataDir);
     await mkdir(dataDir, { recursive: true });
     const fanout = c.redis.url === null ? null : await RedisFanout.connect({ url: c.redis.url, prefix: c.redis.prefix, logger: o.logger });

@@ -22,6 +22,7 @@ describe('loadConfig', () => {
     expect(c.source, 'the quick start runs the simulator').toBe('simulator');
     expect(c.simulator.calendar, 'the quick start keeps markets open at any hour').toBe('always-open');
     expect(c.processing.allowedLatenessMs, 'allowed lateness defaults to 2 s (issue 2)').toBe(2000);
+    expect(c.processing.heapGrowingPercent, 'the old generation may grow 3x between full GCs (the latency bench p99 depends on it)').toBe(200);
     expect(Object.isFrozen(c.log), 'config is frozen after validation').toBe(true);
   });
 
@@ -40,8 +41,9 @@ describe('loadConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ss-config-'));
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'port: 99999\nlog:\n  fsync: sometimes\nprocesing: {}\n');
-    const msg = problemsOf(() => loadConfig({ file, env: { STOCKSTREAM_SIMULATOR__SEED: 'abc' } }));
-    expect(msg, 'the count of problems leads the message').toMatch(/^configuration has 4 problems/);
+    const msg = problemsOf(() => loadConfig({ file, env: { STOCKSTREAM_SIMULATOR__SEED: 'abc', STOCKSTREAM_PROCESSING__HEAP_GROWING_PERCENT: '12.5' } }));
+    expect(msg, 'the count of problems leads the message').toMatch(/^configuration has 5 problems/);
+    expect(msg, 'a fractional heap growth is refused: V8 takes whole percents').toMatch(/processing\.heapGrowingPercent: .*expected int.*STOCKSTREAM_PROCESSING__HEAP_GROWING_PERCENT/);
     expect(msg, 'an out-of-range port is named').toMatch(/port: .*65535.* \(from .*bad\.yaml\)/);
     expect(msg, 'a bad enum names the allowed values').toMatch(/log\.fsync: .*"always".*"batch".*"never"/);
     expect(msg, 'a typo is an unknown setting, not a silent default').toMatch(/unknown setting "procesing"/);
