@@ -14,6 +14,15 @@ describe('event codec', () => {
     });
   }
 
+  it('writes the documented layout: little-endian float64 ts at byte 2, a trade price and size after it', () => {
+    const e = trade({ symbol: 'AAPL', ts: 1_700_000_000_123, source: 'sim', id: 'x', price: -0.1, size: 5e-324 });
+    const b = encodeEvent(e);
+    expect([b[0], b[1]], 'version 1, kind 0 (trade)').toEqual([1, 0]);
+    expect(b.readDoubleLE(2), 'ts as a little-endian double at byte 2, whatever the machine order').toBe(e.ts);
+    expect(Object.is(b.readDoubleLE(10), -0.1) && b.readDoubleLE(18) === 5e-324, 'price at 10 and size at 18, bit for bit (a denormal too)').toBe(true);
+    expect(b.subarray(2, 10).equals(Buffer.from(new Float64Array([e.ts]).buffer)), 'the same eight bytes a little-endian Float64Array holds').toBe(true);
+  });
+
   it('encodes a batch back to back into one buffer, byte for byte as one buffer per event', () => {
     const events = [...cases, trade({ symbol: 'É.X', ts: 1, source: 'ñ', id: '€', price: 1, size: 0, conditions: ['ü', ''] })];
     const total = events.reduce((n, e) => n + encodedSize(e), 0);
