@@ -14,5 +14,7 @@ import v8 from 'node:v8';
  * came every ~10 s. The memory cost is garbage held longer in the old generation between GCs.
  */
 export function setHeapGrowingPercent(percent: number): void {
-  if (percent > 0) v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
+  // Set even when 0: that is V8's own default ("decide dynamically"), so a platform started with 0
+  // undoes an earlier one's setting in the same process.
+  v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
 }

@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { REFRESH_CHANNEL, buildApi, buildOpsApi, shippedWebDir, streamHubOf, type LakeApi, type LatencyProbe, type PipelineSource, type PipelineStage, type StreamHubStats } from '../api/index.js';
-import { INTERVALS, INTERVAL_MS, type Candle, type ExchangeCode, type Instrument, type Interval } from '../domain/index.js';
+import { INTERVALS, INTERVAL_MS, stringTableMisses, type Candle, type ExchangeCode, type Instrument, type Interval } from '../domain/index.js';
 import { calendarFor, type MarketCalendar } from '../domain/calendar/index.js';
 import type { Log } from '../log/index.js';
 import { CandleOperator } from '../processors/candles/index.js';
@@ -557,6 +557,11 @@ export class Platform {
       [...this.#tasks.entries()].map(([p, t]) => [{ partition: String(p) }, Math.max(0, (this.#now() - t.stats().watermark) / 1000)] as const).filter(([, v]) => Number.isFinite(v)), ['partition']);
     m.gauge('stockstream_log_stored_bytes', 'Bytes retained in the journal, per topic.', () => this.#topicBytes, ['topic']);
     m.gauge('stockstream_live_symbols', 'Symbols with live state.', () => this.store.stats().symbols);
+    m.counter(
+      'stockstream_string_table_misses_total',
+      'Symbol and source lookups that made a fresh string (steady growth: more symbols share a set of the string table than it has ways).',
+      stringTableMisses,
+    );
   }
 
   #topicBytes: [Record<string, string>, number][] = [];

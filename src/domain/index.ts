@@ -14,7 +14,7 @@ export { type Kpi } from './kpi.js';
 export { type Instrument, type ExchangeCode } from './instrument.js';
 export { EventReject, validateEvent, parseEvent, parseJsonEvent, type RejectRule, type ValidationPolicy } from './validate.js';
 export { parseCanonicalEvent } from './canonical-event.js';
-export { sharedSlice, sharedString } from './string-table.js';
+export { sharedSlice, sharedString, stringTableMisses } from './string-table.js';
 export { encodeEvent, encodeEventInto, encodedSize, decodeEvent, decodeEventFields, eventFields, emptyEventFields, EVENT_KINDS, type EventFields } from './event-codec.js';
 export {
   calendarFor,

@@ -6,20 +6,22 @@
  *
  * Set-associative: a string's hash picks a set of WAYS slots; a miss puts the new string first
  * in its set and drops the set's oldest, so the table stays bounded whatever comes and a miss just
- * makes the string. It was direct-mapped (one slot per hash): with 1,000 symbols in 4,096 slots,
- * ~22 % of them shared a slot with another and evicted each other on every tick, so their ticks
- * carried fresh strings (seen in a heap snapshot of the latency bench: 15,746 copies of symbol
- * names held by the journal's tail). With four ways and 16,384 slots, 5,000 symbols leave under
- * 1 % of sets overfull. Only short ASCII goes through it; anything else is made as usual.
+ * makes the string. It was direct-mapped (one slot per hash): in the latency bench (1,000
+ * symbols) 23 % of lookups missed, symbol pairs sharing a slot evicting each other on every tick,
+ * so those ticks carried fresh strings (a heap snapshot held 15,746 copies of symbol names; 1,015
+ * since). A symbol still misses on every lookup when more than WAYS symbols in use share its set:
+ * with 8 ways and 32,768 slots, none do for the 5,000-symbol universe of the test, and `misses()`
+ * (a metric) shows it if a universe ever makes them. Only short ASCII goes through the table.
  */
 
 const SET_BITS = 12;
 const SET_MASK = (1 << SET_BITS) - 1;
-const WAYS = 4;
+const WAYS = 8;
 /** Longer strings are rarely repeated keys; hashing them would cost more than it saves. */
 const MAX_LENGTH = 32;
-/** Set k holds slots [k * WAYS, (k + 1) * WAYS), newest first; '' marks an empty slot. */
+/** Set k holds slots [k * WAYS, (k + 1) * WAYS), newest first; '' marks an empty slot (and matches ''). */
 const table: string[] = new Array<string>((1 << SET_BITS) * WAYS).fill('');
+let missCount = 0;
 
 function setOf(h: number): number {
   return ((h ^ (h >>> SET_BITS) ^ (h >>> (2 * SET_BITS))) & SET_MASK) * WAYS;
@@ -27,15 +29,21 @@ function setOf(h: number): number {
 
 /** Puts `fresh` first in the set at `base`, dropping the oldest. */
 function insert(base: number, fresh: string): string {
+  missCount++;
   for (let w = base + WAYS - 1; w > base; w--) table[w] = table[w - 1] as string;
   table[base] = fresh;
   return fresh;
 }
 
+/** Lookups that did not find their string in the table, since the process started. */
+export function stringTableMisses(): number {
+  return missCount;
+}
+
 /** `text.slice(start, end)`, shared with every earlier equal string still in the table. */
 export function sharedSlice(text: string, start: number, end: number): string {
   const n = end - start;
-  if (n > MAX_LENGTH || n === 0) return text.slice(start, end);
+  if (n > MAX_LENGTH) return text.slice(start, end);
   let h = n;
   for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
@@ -56,7 +64,7 @@ export function sharedSlice(text: string, start: number, end: number): string {
 /** The UTF-8 string in `buf[start, end)`, shared with every earlier equal string still in the table. */
 export function sharedString(buf: Buffer, start: number, end: number): string {
   const n = end - start;
-  if (n > MAX_LENGTH || n === 0) return buf.toString('utf8', start, end);
+  if (n > MAX_LENGTH) return buf.toString('utf8', start, end);
   let h = n;
   for (let i = start; i < end; i++) {
     const c = buf[i] as number;

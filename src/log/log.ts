@@ -31,6 +31,11 @@ export interface ProducerRecord {
   payload?: unknown;
 }
 
+/**
+ * A record as consumers get it. Implementations may hand out class instances whose fields are
+ * accessors (the journal's tail makes `value` on first read), so copy a record field by field,
+ * not with spread or structuredClone, which see own data properties only.
+ */
 export interface LogRecord {
   readonly topic: string;
   readonly partition: number;

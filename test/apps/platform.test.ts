@@ -65,6 +65,7 @@ describe('Platform with bad input', () => {
     expect(metrics, 'rejects are counted by rule').toMatch(/stockstream_ingest_rejects_total\{rule="unknown_symbol"\} 1/);
     expect(metrics, 'duplicates are counted').toMatch(/stockstream_duplicate_events_total 2/);
     expect(metrics, 'late events are counted (once per interval they miss)').toMatch(/stockstream_late_events_total [1-9]/);
+    expect(metrics, 'string table misses are exported: each symbol and source was made once at least').toMatch(/stockstream_string_table_misses_total [1-9]/);
     const late = (await p.log.topics()).find((t) => t.name === 'ticks.late');
     expect(late?.partitions.reduce((n, x) => n + x.endOffset, 0), 'late events are written to ticks.late').toBeGreaterThan(0);
 

@@ -483,7 +483,8 @@ export class BronzeWriter {
    * Buffers the rows of `records` and extends the log range of each partition they come from.
    * A poll returns runs of one partition in offset order, so the range and its map key are looked
    * up when the partition changes, not per record (a key string per record was ~10 % of the
-   * writer's own time).
+   * writer's own time). Positions are stored at the end of each run: should addRow throw midway,
+   * the position lags the range, which is harmless since a retried flush re-reads its ranges.
    */
   #add(records: readonly LogRecord[]): void {
     const accept = this.#o.accept;

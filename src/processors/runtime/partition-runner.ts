@@ -196,6 +196,7 @@ export class PartitionRunner<State> {
           lastTimer = now;
           // onTimer completes a task's deferred work first.
           for (const task of this.#tasks.values()) task.onTimer(now);
+          // A new set, not clear(): see StreamHub#runFlushPass on what clear() keeps alive.
           this.#deferred = new Set();
         }
         // A new round starts only when the last one is written: a slow disk delays checkpoints

@@ -153,9 +153,10 @@ export const configSchema = z
         /**
          * How far the JavaScript heap's old generation may grow past its live size before a full
          * GC, in percent (V8's --heap-growing-percent, set for the whole process when the platform
-         * starts); 0 leaves it to V8. See apps/heap-growth.ts for why the default is 200.
+         * starts); 0 leaves it to V8. At most 300 (a factor of 4, V8's own largest). See
+         * apps/heap-growth.ts for why the default is 200.
          */
-        heapGrowingPercent: z.number().int().min(0).max(1_000).default(200),
+        heapGrowingPercent: z.number().int().min(0).max(300).default(200),
         /** Indicators maintained live for every symbol and interval. */
         indicators: z
           .array(z.string().min(1))
