@@ -1,7 +1,10 @@
 import type { MarketEvent } from '../../domain/index.js';
 import { StockStreamError } from '../../shared/errors.js';
 import { BaseOperator } from '../runtime/operator.js';
-import { IdHashSet, fnv1a, murmurish } from './id-hash-set.js';
+import { IdHashSet, fingerprint } from './id-hash-set.js';
+
+/** The fingerprint of the event being checked (one scratch pair: no allocation per event). */
+const FP = new Uint32Array(2);
 
 export interface DedupState {
   /** Fingerprints of remembered ids, oldest generation first: (h1, h2) uint32 pairs. */
@@ -51,8 +54,9 @@ export class DedupOperator extends BaseOperator<MarketEvent, MarketEvent, DedupS
   override processBatch(batch: readonly MarketEvent[], out: MarketEvent[]): void {
     for (let i = 0; i < batch.length; i++) {
       const e = batch[i] as MarketEvent;
-      const h1 = fnv1a(e.id);
-      const h2 = murmurish(e.id);
+      fingerprint(e.id, FP);
+      const h1 = FP[0] as number;
+      const h2 = FP[1] as number;
       if (this.#previous.has(h1, h2) || !this.#current.add(h1, h2)) {
         this.#dropped++;
         this.#onDuplicate?.(e);

@@ -1,2 +1,2 @@
 export { DedupOperator, type DedupState } from './dedup-operator.js';
-export { IdHashSet, fnv1a, murmurish } from './id-hash-set.js';
+export { IdHashSet, fingerprint } from './id-hash-set.js';
