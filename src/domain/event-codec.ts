@@ -1,5 +1,6 @@
 import { INTERVALS, type Interval } from './interval.js';
 import { bar, quote, trade, type MarketEvent } from './market-event.js';
+import { readFloat64LE, writeFloat64LE } from './float64-bytes.js';
 import { sharedString } from './string-table.js';
 
 /**
@@ -20,49 +21,6 @@ import { sharedString } from './string-table.js';
  */
 const VERSION = 1;
 const KIND_CODE = { trade: 0, quote: 1, bar: 2 } as const;
-
-/**
- * Doubles go through one 8-byte scratch: Buffer#writeDoubleLE/readDoubleLE do the same copy but
- * behind an argument check and a call that is not always inlined (readDoubleForwards was ~2 % of
- * the bronze writer's time). The byte order of the scratch is the machine's; LE is the wire's.
- */
-const F64 = new Float64Array(1);
-const F64_BYTES = new Uint8Array(F64.buffer);
-const BIG_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 0;
-
-function putF64(buf: Uint8Array, pos: number, x: number): void {
-  F64[0] = x;
-  const b = F64_BYTES;
-  if (BIG_ENDIAN) {
-    for (let k = 0; k < 8; k++) buf[pos + k] = b[7 - k] as number;
-    return;
-  }
-  buf[pos] = b[0] as number;
-  buf[pos + 1] = b[1] as number;
-  buf[pos + 2] = b[2] as number;
-  buf[pos + 3] = b[3] as number;
-  buf[pos + 4] = b[4] as number;
-  buf[pos + 5] = b[5] as number;
-  buf[pos + 6] = b[6] as number;
-  buf[pos + 7] = b[7] as number;
-}
-
-function getF64(buf: Uint8Array, pos: number): number {
-  const b = F64_BYTES;
-  if (BIG_ENDIAN) {
-    for (let k = 0; k < 8; k++) b[7 - k] = buf[pos + k] as number;
-    return F64[0] as number;
-  }
-  b[0] = buf[pos] as number;
-  b[1] = buf[pos + 1] as number;
-  b[2] = buf[pos + 2] as number;
-  b[3] = buf[pos + 3] as number;
-  b[4] = buf[pos + 4] as number;
-  b[5] = buf[pos + 5] as number;
-  b[6] = buf[pos + 6] as number;
-  b[7] = buf[pos + 7] as number;
-  return F64[0] as number;
-}
 
 function strBytes(s: string): number {
   // ASCII fast path: symbols, sources and ids are almost always ASCII.
@@ -108,28 +66,28 @@ export function encodedSize(e: MarketEvent): number {
 export function encodeEventInto(e: MarketEvent, buf: Buffer, pos: number): number {
   buf[pos] = VERSION;
   buf[pos + 1] = KIND_CODE[e.kind];
-  putF64(buf, pos + 2, e.ts);
+  writeFloat64LE(buf, pos + 2, e.ts);
   let p = pos + 10;
   if (e.kind === 'trade') {
-    putF64(buf, p, e.price);
-    putF64(buf, p + 8, e.size);
+    writeFloat64LE(buf, p, e.price);
+    writeFloat64LE(buf, p + 8, e.size);
     buf[p + 16] = e.conditions.length;
     p += 17;
     const cs = e.conditions;
     for (let i = 0; i < cs.length; i++) p = writeStr(buf, cs[i] as string, p);
   } else if (e.kind === 'quote') {
-    putF64(buf, p, e.bid);
-    putF64(buf, p + 8, e.ask);
-    putF64(buf, p + 16, e.bidSize);
-    putF64(buf, p + 24, e.askSize);
+    writeFloat64LE(buf, p, e.bid);
+    writeFloat64LE(buf, p + 8, e.ask);
+    writeFloat64LE(buf, p + 16, e.bidSize);
+    writeFloat64LE(buf, p + 24, e.askSize);
     p += 32;
   } else {
     buf[p] = INTERVALS.indexOf(e.interval);
-    putF64(buf, p + 1, e.open);
-    putF64(buf, p + 9, e.high);
-    putF64(buf, p + 17, e.low);
-    putF64(buf, p + 25, e.close);
-    putF64(buf, p + 33, e.volume);
+    writeFloat64LE(buf, p + 1, e.open);
+    writeFloat64LE(buf, p + 9, e.high);
+    writeFloat64LE(buf, p + 17, e.low);
+    writeFloat64LE(buf, p + 25, e.close);
+    writeFloat64LE(buf, p + 33, e.volume);
     p += 41;
   }
   p = writeStr(buf, e.symbol, p);
@@ -230,11 +188,11 @@ export function decodeEventFields(bytes: Uint8Array, out: EventFields): void {
   if (kind > 2) throw new RangeError(`event codec: unknown kind code ${kind}`);
   clearKindFields(out);
   out.kind = kind;
-  out.ts = getF64(buf, 2);
+  out.ts = readFloat64LE(buf, 2);
   let pos = 10;
   if (kind === 0) {
-    out.price = getF64(buf, pos);
-    out.size = getF64(buf, pos + 8);
+    out.price = readFloat64LE(buf, pos);
+    out.size = readFloat64LE(buf, pos + 8);
     const n = buf[pos + 16] as number;
     pos += 17;
     for (let i = 0; i < n; i++) {
@@ -243,18 +201,18 @@ export function decodeEventFields(bytes: Uint8Array, out: EventFields): void {
       pos += 2 + buf.readUInt16LE(pos);
     }
   } else if (kind === 1) {
-    out.bid = getF64(buf, pos);
-    out.ask = getF64(buf, pos + 8);
-    out.bidSize = getF64(buf, pos + 16);
-    out.askSize = getF64(buf, pos + 24);
+    out.bid = readFloat64LE(buf, pos);
+    out.ask = readFloat64LE(buf, pos + 8);
+    out.bidSize = readFloat64LE(buf, pos + 16);
+    out.askSize = readFloat64LE(buf, pos + 24);
     pos += 32;
   } else {
     out.interval = buf[pos] as number;
-    out.open = getF64(buf, pos + 1);
-    out.high = getF64(buf, pos + 9);
-    out.low = getF64(buf, pos + 17);
-    out.close = getF64(buf, pos + 25);
-    out.volume = getF64(buf, pos + 33);
+    out.open = readFloat64LE(buf, pos + 1);
+    out.high = readFloat64LE(buf, pos + 9);
+    out.low = readFloat64LE(buf, pos + 17);
+    out.close = readFloat64LE(buf, pos + 25);
+    out.volume = readFloat64LE(buf, pos + 33);
     pos += 41;
   }
   out.symbol = readSharedStr(buf, pos);
@@ -269,11 +227,11 @@ export function decodeEvent(bytes: Uint8Array): MarketEvent {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf[0] !== VERSION) throw new RangeError(`event codec: expected version ${VERSION}, got ${buf[0]}`);
   const kind = buf[1];
-  const ts = getF64(buf, 2);
+  const ts = readFloat64LE(buf, 2);
   let pos = 10;
   if (kind === 0) {
-    const price = getF64(buf, pos);
-    const size = getF64(buf, pos + 8);
+    const price = readFloat64LE(buf, pos);
+    const size = readFloat64LE(buf, pos + 8);
     const n = buf[pos + 16] as number;
     pos += 17;
     let conditions: string[] | undefined;
@@ -292,10 +250,10 @@ export function decodeEvent(bytes: Uint8Array): MarketEvent {
     return trade({ symbol, ts, source, id: readStr(buf, pos), price, size, conditions });
   }
   if (kind === 1) {
-    const bid = getF64(buf, pos);
-    const ask = getF64(buf, pos + 8);
-    const bidSize = getF64(buf, pos + 16);
-    const askSize = getF64(buf, pos + 24);
+    const bid = readFloat64LE(buf, pos);
+    const ask = readFloat64LE(buf, pos + 8);
+    const bidSize = readFloat64LE(buf, pos + 16);
+    const askSize = readFloat64LE(buf, pos + 24);
     pos += 32;
     const symbol = readSharedStr(buf, pos);
     pos += 2 + buf.readUInt16LE(pos);
@@ -305,11 +263,11 @@ export function decodeEvent(bytes: Uint8Array): MarketEvent {
   }
   if (kind === 2) {
     const interval = INTERVALS[buf[pos] as number] as Interval;
-    const open = getF64(buf, pos + 1);
-    const high = getF64(buf, pos + 9);
-    const low = getF64(buf, pos + 17);
-    const close = getF64(buf, pos + 25);
-    const volume = getF64(buf, pos + 33);
+    const open = readFloat64LE(buf, pos + 1);
+    const high = readFloat64LE(buf, pos + 9);
+    const low = readFloat64LE(buf, pos + 17);
+    const close = readFloat64LE(buf, pos + 25);
+    const volume = readFloat64LE(buf, pos + 33);
     pos += 41;
     const symbol = readSharedStr(buf, pos);
     pos += 2 + buf.readUInt16LE(pos);

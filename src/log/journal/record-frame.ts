@@ -18,7 +18,7 @@
  * are float64 because JavaScript numbers are: no BigInt on the hot path, exact below 2^53.
  */
 
-import { sharedString } from '../../domain/index.js';
+import { readFloat64LE, sharedString } from '../../domain/index.js';
 import { StockStreamError } from '../../shared/errors.js';
 import type { LogRecord } from '../log.js';
 import { crc32c } from './crc32c.js';
@@ -163,11 +163,11 @@ export function checkFrame(buf: Buffer, pos: number, end: number): number {
 
 /** Lets a reader peek at offset and timestamp of a frame already checked. */
 export function frameOffset(buf: Buffer, pos: number): number {
-  return buf.readDoubleLE(pos + 8);
+  return readFloat64LE(buf, pos + 8);
 }
 
 export function frameTimestamp(buf: Buffer, pos: number): number {
-  return buf.readDoubleLE(pos + 16);
+  return readFloat64LE(buf, pos + 16);
 }
 
 /**
@@ -197,10 +197,10 @@ export function decodeFrame(buf: Buffer, pos: number, topic: string, partition: 
   return {
     topic,
     partition,
-    offset: buf.readDoubleLE(pos + 8),
+    offset: readFloat64LE(buf, pos + 8),
     key,
     value: buf.subarray(p, p + valueLength),
-    timestamp: buf.readDoubleLE(pos + 16),
+    timestamp: readFloat64LE(buf, pos + 16),
     headers,
   };
 }
