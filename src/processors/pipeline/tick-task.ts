@@ -12,12 +12,34 @@ export const WATERMARK_STEP_MS = 100;
 export const LATE_TOPIC = 'ticks.late';
 /** Newest KPIs per symbol, for the warehouse (value: JSON Kpi, key: symbol). */
 export const KPIS_TOPIC = 'kpis';
+/**
+ * Candles `complete` hands on between deadline checks. At a second boundary each costs ~4 µs
+ * (live store and indicators, JSON, log append), so a slice stays far under the runner's budget.
+ */
+const EMIT_SLICE = 32;
+/**
+ * Queued batches up to which `complete` keeps to its deadline. A pipeline that falls behind (a
+ * replay at full speed) gets its backlog completed in one call instead, so deferred work and the
+ * memory it holds stay bounded whatever the deadline.
+ */
+const MAX_QUEUED_BATCHES = 4;
+const NO_EVENTS: MarketEvent[] = [];
+
+/**
+ * With the candle operator's liveOutput a slot touched in several watermark steps of one batch
+ * is in `all` once per step, each entry the same object in its latest state: keep it once (ten
+ * 100 ms steps per 1 s bucket would put every final 1 s candle on the log ten times). A batch
+ * within one step (most, when ticks come a few at a time) needs no Set.
+ */
+function once(all: Candle[], mayRepeat: boolean): Candle[] {
+  return mayRepeat && all.length > 1 ? [...new Set(all)] : all;
+}
 
 export function candlesTopic(interval: Interval): string {
   return `${CANDLES_TOPIC_PREFIX}${interval}`;
 }
 
-/** Where live results go: the live store and the stream hub; called once per batch. */
+/** Where live results go: the live store and the stream hub; ticks and KPIs once per batch, candles in slices of one (TickTask.complete). */
 export interface LiveSink {
   ticks(events: readonly MarketEvent[]): void;
   /** With the candle operator's liveOutput, these objects change in place later: copy what you keep. */
@@ -70,6 +92,15 @@ export class TickTask implements PartitionTask<TickTaskState> {
    */
   readonly #pending: MarketEvent[][] = [];
   readonly #pendingAt: number[] = [];
+  /** Index in #pending of the next batch whose candles `complete` computes. */
+  #head = 0;
+  /**
+   * Candles of the batch being handed downstream, and the next one to hand: `complete` stops
+   * between slices of EMIT_SLICE when its deadline passes, and the next call goes on here before
+   * it computes another batch, so outputs keep log order.
+   */
+  #emitting: Candle[] | null = null;
+  #emitFrom = 0;
 
   constructor(options: TickTaskOptions) {
     this.#o = options;
@@ -127,25 +158,56 @@ export class TickTask implements PartitionTask<TickTaskState> {
     if (records.length > 0) this.#watermark.active(now);
   }
 
-  /** Candles of every batch `process` took and `complete` has not, in log order. */
-  complete(): void {
-    const pending = this.#pending;
-    if (pending.length === 0) return;
-    const at = this.#pendingAt;
-    for (let i = 0; i < pending.length; i++) this.#candles(pending[i] as MarketEvent[], at[i] as number);
-    pending.length = 0;
-    at.length = 0;
+  /**
+   * Candles of the batches `process` took, in log order: the operator's calls for a batch, then
+   * its candles handed to the live store and final ones appended to the log, EMIT_SLICE at a
+   * time. Stops once `performance.now()` reaches `deadline` (checked after each batch's operator
+   * calls and each slice, so every call makes progress) unless more than MAX_QUEUED_BATCHES
+   * batches waited when it was called, and returns whether nothing is left.
+   * When event time crosses a second, ~250 one-second candles per partition turn final at once:
+   * in slices, the runner polls between them and a tick that became durable meanwhile waits for
+   * one slice, not for the whole burst.
+   */
+  complete(deadline = Number.POSITIVE_INFINITY): boolean {
+    const bounded = deadline !== Number.POSITIVE_INFINITY && this.#pending.length - this.#head <= MAX_QUEUED_BATCHES;
+    for (;;) {
+      const emitting = this.#emitting;
+      if (emitting !== null) {
+        const to = Math.min(emitting.length, this.#emitFrom + EMIT_SLICE);
+        this.#emitRange(emitting, this.#emitFrom, to);
+        this.#emitFrom = to;
+        if (to === emitting.length) this.#emitting = null;
+      } else if (this.#head < this.#pending.length) {
+        const i = this.#head++;
+        const batch = this.#pending[i] as MarketEvent[];
+        this.#pending[i] = NO_EVENTS;
+        const candles = this.#candles(batch, this.#pendingAt[i] as number);
+        if (candles.length > 0) {
+          this.#emitting = candles;
+          this.#emitFrom = 0;
+        }
+      } else {
+        this.#pending.length = 0;
+        this.#pendingAt.length = 0;
+        this.#head = 0;
+        return true;
+      }
+      if (bounded && performance.now() >= deadline) return this.#emitting === null && this.#head === this.#pending.length;
+    }
   }
 
-  /** Candles for one processed batch: operator calls in log order, then outputs. */
-  #candles(fresh: MarketEvent[], now: number): void {
+  /**
+   * The operator calls for one processed batch, in log order; returns the candles they touched,
+   * each once, for `complete` to hand on. Late events go to their topic at once.
+   */
+  #candles(fresh: MarketEvent[], now: number): Candle[] {
     let maxTs = this.#watermark.maxEventTime;
     // The watermark moves where event time crosses a WATERMARK_STEP_MS grid line, found in log
     // order: the operator sees the same watermark calls however the log is polled or a restart
     // splits it, so late/amend decisions and revisions replay identically.
     const candles: Candle[] = [];
     // Operator calls that put candles in `candles`: each call lists a candle once, so only more
-    // than one can repeat it (see #emitCandles).
+    // than one can repeat it (see `once`).
     let calls = 0;
     let listed = 0;
     const wmNow = this.#watermark.value;
@@ -173,7 +235,8 @@ export class TickTask implements PartitionTask<TickTaskState> {
     }
     if (from < fresh.length) this.#o.candles.processBatch(from === 0 ? fresh : fresh.slice(from), candles);
     if (candles.length > listed) calls++;
-    this.#emitCandles(candles, calls > 1);
+    this.#appendLate();
+    return once(candles, calls > 1);
   }
 
   onTimer(now: number): void {
@@ -182,7 +245,9 @@ export class TickTask implements PartitionTask<TickTaskState> {
     const candles: Candle[] = [];
     if (wm !== null) this.#o.candles.onWatermark(wm, candles);
     this.#o.candles.onTimer(now, candles);
-    this.#emitCandles(candles, true);
+    const unique = once(candles, true);
+    this.#emitRange(unique, 0, unique.length);
+    this.#appendLate();
     if (this.#kpis.size > 0) {
       const records: ProducerRecord[] = [];
       for (const k of this.#kpis.values()) records.push({ key: k.symbol, partition: this.#o.partition, value: Buffer.from(JSON.stringify(k)), timestamp: k.ts });
@@ -191,29 +256,27 @@ export class TickTask implements PartitionTask<TickTaskState> {
     }
   }
 
-  #emitCandles(all: Candle[], mayRepeat: boolean): void {
-    // With the candle operator's liveOutput a slot touched in several watermark steps of one
-    // batch is in `all` once per step, each entry the same object in its latest state: emit it
-    // once (ten 100 ms steps per 1 s bucket put every final 1 s candle on the log ten times).
-    // A batch within one step (most, when ticks come a few at a time) needs no Set.
-    const candles = mayRepeat && all.length > 1 ? [...new Set(all)] : all;
-    if (candles.length > 0) {
-      this.#o.live.candles(candles);
-      const finals = new Map<Interval, ProducerRecord[]>();
-      for (let i = 0; i < candles.length; i++) {
-        const c = candles[i] as Candle;
-        if (!c.final) continue;
-        let list = finals.get(c.interval);
-        if (list === undefined) finals.set(c.interval, (list = []));
-        list.push({ key: c.symbol, partition: this.#o.partition, value: Buffer.from(JSON.stringify(c)), timestamp: c.start });
-      }
-      let count = 0;
-      for (const [interval, records] of finals) {
-        count += records.length;
-        this.#track(this.#o.log.append(candlesTopic(interval), records));
-      }
-      if (count > 0) this.#o.onFinals?.(count);
+  /** Hands candles[from, to) to the live store and appends the final ones to their topics. */
+  #emitRange(candles: Candle[], from: number, to: number): void {
+    if (to <= from) return;
+    this.#o.live.candles(from === 0 && to === candles.length ? candles : candles.slice(from, to));
+    const finals = new Map<Interval, ProducerRecord[]>();
+    for (let i = from; i < to; i++) {
+      const c = candles[i] as Candle;
+      if (!c.final) continue;
+      let list = finals.get(c.interval);
+      if (list === undefined) finals.set(c.interval, (list = []));
+      list.push({ key: c.symbol, partition: this.#o.partition, value: Buffer.from(JSON.stringify(c)), timestamp: c.start });
     }
+    let count = 0;
+    for (const [interval, records] of finals) {
+      count += records.length;
+      this.#track(this.#o.log.append(candlesTopic(interval), records));
+    }
+    if (count > 0) this.#o.onFinals?.(count);
+  }
+
+  #appendLate(): void {
     if (this.#late.length > 0) this.#track(this.#o.log.append(LATE_TOPIC, this.#late.splice(0)));
   }
 
@@ -242,6 +305,8 @@ export class TickTask implements PartitionTask<TickTaskState> {
   restore(state: TickTaskState, now: number): void {
     this.#pending.length = 0;
     this.#pendingAt.length = 0;
+    this.#head = 0;
+    this.#emitting = null;
     this.#o.dedup.restore(state.dedup);
     this.#o.candles.restore(state.candles as never);
     this.#o.kpis.restore(state.kpis);

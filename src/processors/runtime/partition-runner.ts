@@ -2,7 +2,12 @@ import type { Log, LogConsumer, LogRecord, TopicPartition } from '../../log/log.
 import type { CheckpointStore } from './checkpoint-store.js';
 
 /** Wall time of deferred work per loop turn before the runner polls again (PartitionTask.complete). */
-const COMPLETE_BUDGET_MS = 1;
+const COMPLETE_BUDGET_MS = 0.25;
+/**
+ * How long a periodic checkpoint waits for a partition's deferred work to drain before it takes
+ * the snapshot anyway (PartitionTask.snapshot completes all of it at once).
+ */
+const SNAPSHOT_WAIT_MS = 1_000;
 
 /**
  * The work one input partition needs: the operators of a pipeline plus where their outputs go.
@@ -12,15 +17,16 @@ const COMPLETE_BUDGET_MS = 1;
 export interface PartitionTask<State> {
   process(records: readonly LogRecord[], now: number): void;
   /**
-   * Finishes all the work `process` deferred, oldest first. The runner calls it once the event
-   * loop has had a turn after a poll's batches were processed, so the urgent part of every
-   * partition's batch (what subscribers wait for) goes out before the heavier part of any, and
-   * it completes partitions a few at a time between polls (see COMPLETE_BUDGET_MS). `process`
-   * may run while earlier batches' deferred work is pending (a task queues it in log order); a
-   * task must finish pending work itself before onTimer, snapshot, flush and close, so state and
-   * offsets never diverge whoever calls first.
+   * Does the work `process` deferred, oldest first, until `performance.now()` reaches
+   * `deadline` (default: all of it), making progress on every call; returns whether none is
+   * left. The runner calls it once the event loop has had a turn after a poll's batches were
+   * processed, so the urgent part of every partition's batch (what subscribers wait for) goes out
+   * before the heavier part of any, with a deadline COMPLETE_BUDGET_MS ahead, polling again in
+   * between. `process` may run while earlier batches' deferred work is pending (a task queues it
+   * in log order); a task must finish pending work itself before onTimer, snapshot, flush and
+   * close, so state and offsets never diverge whoever calls first.
    */
-  complete?(): void;
+  complete?(deadline?: number): boolean;
   onTimer(now: number): void;
   /**
    * Resolves once every output produced before this call is durable; outputs produced later do
@@ -98,8 +104,9 @@ export class PartitionRunner<State> {
   #persistsInFlight = 0;
   /** Partitions whose tasks hold deferred work (PartitionTask.complete), oldest first. */
   #deferred = new Set<number>();
-  /** Partitions the current periodic checkpoint round has yet to snapshot. */
+  /** Partitions the current periodic checkpoint round has yet to snapshot, and when it began. */
   #round: number[] = [];
+  #roundAt = 0;
 
   constructor(options: PartitionRunnerOptions<State>) {
     this.#o = options;
@@ -204,9 +211,15 @@ export class PartitionRunner<State> {
         if (this.#round.length === 0 && this.#persistsInFlight === 0 && now - lastCheckpoint >= this.#o.checkpointIntervalMs) {
           lastCheckpoint = now;
           this.#round = [...this.#tasks.keys()];
+          this.#roundAt = now;
         }
-        const partition = this.#round.shift();
-        if (partition !== undefined) this.#snapshot(partition);
+        // A partition whose deferred work is still queued (a second boundary's candles) waits for
+        // a later turn: its snapshot would do that work all at once.
+        const partition = this.#round[0];
+        if (partition !== undefined && (!this.#deferred.has(partition) || now - this.#roundAt >= SNAPSHOT_WAIT_MS)) {
+          this.#round.shift();
+          this.#snapshot(partition);
+        }
         if (this.#failure !== null) throw this.#failure;
       }
     } catch (err) {
@@ -218,18 +231,17 @@ export class PartitionRunner<State> {
   }
 
   /**
-   * Deferred work of the partitions waiting longest, until COMPLETE_BUDGET_MS is spent (at least
-   * one partition, so the queue always drains). When event time crosses a second, each
-   * partition's candle work is a few milliseconds (~250 one-second candles turn final); done all
-   * at once it would hold every tick that became durable meanwhile for 5-15 ms, so the loop polls
-   * again in between.
+   * Deferred work of the partitions waiting longest, until COMPLETE_BUDGET_MS is spent; a
+   * partition left unfinished keeps its place at the head of the queue. When event time crosses
+   * a second, each partition's candle work is a few milliseconds (~250 one-second candles turn
+   * final); done all at once it would hold every tick that became durable meanwhile for 5-15 ms,
+   * so the loop polls again in between.
    */
   #completeSome(): void {
-    const t0 = performance.now();
+    const deadline = performance.now() + COMPLETE_BUDGET_MS;
     for (const partition of this.#deferred) {
-      this.#deferred.delete(partition);
-      this.#tasks.get(partition)?.complete?.();
-      if (performance.now() - t0 >= COMPLETE_BUDGET_MS) break;
+      if (this.#tasks.get(partition)?.complete?.(deadline) !== false) this.#deferred.delete(partition);
+      if (performance.now() >= deadline) break;
     }
   }
 

@@ -106,13 +106,16 @@ describe('TickTask', () => {
       whole.task.process(records, 0);
       whole.task.complete();
 
-      // The runner calls complete() after a loop turn; a later process() finishes the previous
-      // batch itself when it comes first. Either order must give the same outputs.
+      // The runner calls complete() after a loop turn, with a deadline that may stop it after any
+      // batch's operator calls or slice of candles; batches queue behind what is left. Any of
+      // these orders must give the same outputs.
       const chopped = await makeTask();
       const completeNow = mulberry32(seed * 37);
       for (const b of splits(mulberry32(seed * 31), records)) {
         chopped.task.process(b, 0);
-        if (completeNow() < 0.5) chopped.task.complete();
+        const roll = completeNow();
+        if (roll < 0.3) chopped.task.complete();
+        else if (roll < 0.7) chopped.task.complete(0);
       }
       chopped.task.complete();
 
@@ -169,6 +172,45 @@ describe('TickTask', () => {
     whole.task.process(records, 0);
     whole.task.complete();
     expect(state, 'the state equals that of a task that completed the batch').toEqual(viaCheckpointFile(whole.task.snapshot()));
+  });
+
+  it('hands a second boundary\'s candles on in slices when its deadline has passed, and finishes a backlog in one call', async () => {
+    // 200 symbols trade in one second, then one trade 3 s later closes all their candles (2 s
+    // lateness): the last batch turns 200 one-second candles (and more) final at once.
+    const t0 = Date.UTC(2026, 0, 6, 14, 30);
+    const rec = (i: number, e: MarketEvent): LogRecord => ({ topic: 'ticks', partition: 0, offset: i, key: e.symbol, value: encodeEvent(e), timestamp: e.ts, headers: {} });
+    const first: LogRecord[] = [];
+    for (let i = 0; i < 200; i++) first.push(rec(i, trade({ symbol: `S${i}`, ts: t0 + i, source: 't', id: `a${i}`, price: 100 + i, size: 1 })));
+    const closing = [rec(200, trade({ symbol: 'S0', ts: t0 + 3_500, source: 't', id: 'close', price: 100, size: 1 }))];
+
+    const sliced = await makeTask(Number.POSITIVE_INFINITY, true);
+    const handed: number[] = [];
+    sliced.task.process(first, 0);
+    sliced.task.complete();
+    sliced.task.process(closing, 0);
+    const before = sliced.outputs.candles.size;
+    let calls = 0;
+    const seenFinal = (): number => [...sliced.outputs.candles.values()].filter((c) => c.final && c.interval === '1s' && c.start === t0).length;
+    while (!sliced.task.complete(0)) {
+      calls++;
+      handed.push(seenFinal());
+    }
+    expect(before, 'the first second formed 200 symbols\' candles').toBeGreaterThan(0);
+    expect(calls, 'with the deadline passed, ~200 final candles take several calls of one slice each').toBeGreaterThan(5);
+    expect(handed.every((n, k) => k === 0 || n - (handed[k - 1] as number) <= 32), `no call hands on more than one slice (32) of final candles: ${handed.join(', ')}`).toBe(true);
+    expect(handed[0], 'the first call stops before all 200 are handed on').toBeLessThan(200);
+    expect(seenFinal(), 'in the end every one-second candle of the first second is final').toBe(200);
+
+    const whole = await makeTask(Number.POSITIVE_INFINITY, true);
+    whole.task.process(first, 0);
+    whole.task.process(closing, 0);
+    whole.task.complete();
+    expect([...sliced.outputs.candles.values()], 'slicing changes no candle').toEqual([...whole.outputs.candles.values()]);
+
+    // Six batches queued: more than complete() may leave behind, so one call does them all.
+    const backlog = await makeTask(Number.POSITIVE_INFINITY, true);
+    for (let b = 0; b < 6; b++) backlog.task.process(first.slice(b * 30, b * 30 + 30), 0);
+    expect(backlog.task.complete(0), 'a backlog over the queue bound is completed whatever the deadline').toBe(true);
   });
 
   it('keeps a partition that gets input out of idle watermarks even when its event time crawls', async () => {

@@ -95,8 +95,8 @@ class TwoPartTask extends SumTask {
       this.#turned = true;
     });
   }
-  complete(): void {
-    if (this.pending.length === 0) return;
+  complete(): boolean {
+    if (this.pending.length === 0) return true;
     if (this.#turned) this.turnsBetween++;
     this.completes++;
     this.completeTurns.push(turn);
@@ -104,11 +104,47 @@ class TwoPartTask extends SumTask {
     while (performance.now() < until);
     for (const v of this.pending) this.sum += v;
     this.pending = [];
+    return true;
   }
   override onTimer(): void {
     this.complete();
   }
   override snapshot(): { sum: number; seen: number } {
+    this.complete();
+    return super.snapshot();
+  }
+}
+
+/** Sums one deferred value per 0.1 ms unit of work and stops at the deadline, as TickTask slices its candles. */
+class SlicedTask extends SumTask {
+  pending: number[] = [];
+  /** complete() calls that stopped with work left. */
+  unfinished = 0;
+  /** Snapshots taken while deferred work was queued (each would do all of it at once). */
+  snapshotsWithPending = 0;
+  snapshots = 0;
+  override process(records: readonly LogRecord[]): void {
+    for (const r of records) this.pending.push(Number(Buffer.from(r.value).toString()));
+    this.seen += records.length;
+  }
+  complete(deadline = Number.POSITIVE_INFINITY): boolean {
+    while (this.pending.length > 0) {
+      const until = performance.now() + 0.1;
+      while (performance.now() < until);
+      this.sum += this.pending.shift() as number;
+      if (this.pending.length > 0 && performance.now() >= deadline) {
+        this.unfinished++;
+        return false;
+      }
+    }
+    return true;
+  }
+  override onTimer(): void {
+    this.complete();
+  }
+  override snapshot(): { sum: number; seen: number } {
+    this.snapshots++;
+    if (this.pending.length > 0) this.snapshotsWithPending++;
     this.complete();
     return super.snapshot();
   }
@@ -178,6 +214,42 @@ describe('PartitionRunner', () => {
       expect(new Set(turns).size, `3 ms of deferred work per partition, over a 1 ms budget: one partition per loop turn (turns ${turns.join(', ')})`).toBe(3);
     } finally {
       stop();
+      await r.stop();
+      await log.close();
+    }
+  });
+
+  it('goes on with a partition\'s unfinished deferred work on later turns, and snapshots it only once that is done', async () => {
+    const { dir, log } = await setup();
+    const tasks = new Map<number, SlicedTask>();
+    const r = new PartitionRunner({
+      log,
+      topic: 'in',
+      group: 'g',
+      name: 'sum',
+      checkpoints: new FileCheckpointStore(join(dir, 'checkpoints')),
+      // A checkpoint round on every turn: each one meets deferred work when the rule is missing.
+      checkpointIntervalMs: 1,
+      timerIntervalMs: 1_000_000,
+      pollTimeoutMs: 5,
+      createTask: (p) => {
+        const t = new SlicedTask();
+        tasks.set(p, t);
+        return t;
+      },
+    });
+    await r.start();
+    try {
+      for (let i = 0; i < 3; i++) {
+        await appendNumbers(log, i * 200 + 1, (i + 1) * 200);
+        await r.waitFor(await ends(log));
+        expect(total(tasks), `waitFor returns only once every deferred unit up to ${(i + 1) * 200} is summed`).toBe(((i + 1) * 200 * ((i + 1) * 200 + 1)) / 2);
+      }
+      const t = [...tasks.values()];
+      expect(t.reduce((n, x) => n + x.unfinished, 0), '~20 ms of deferred work per batch, 0.25 ms per turn: complete() stops with work left, again and again').toBeGreaterThan(30);
+      expect(t.reduce((n, x) => n + x.snapshots, 0), 'checkpoint rounds ran while the work was deferred').toBeGreaterThan(3);
+      expect(t.reduce((n, x) => n + x.snapshotsWithPending, 0), 'no periodic snapshot is taken while its partition has deferred work queued (it would do it all in one turn)').toBe(0);
+    } finally {
       await r.stop();
       await log.close();
     }
