@@ -21,7 +21,15 @@ for (let n = 0; n < 256; n++) {
 
 /** CRC-32C of `buf[start, end)`, as an unsigned 32-bit number. */
 export function crc32c(buf: Uint8Array, start = 0, end = buf.length): number {
-  let crc = -1;
+  return ~crc32cUpdate(CRC32C_INIT, buf, start, end) >>> 0;
+}
+
+/** The register a CRC-32C starts from; fold parts in with crc32cUpdate, then `~reg >>> 0` is the checksum. */
+export const CRC32C_INIT = -1;
+
+/** Folds `buf[start, end)` into a running CRC-32C register, so a long checksum can be computed in slices. */
+export function crc32cUpdate(reg: number, buf: Uint8Array, start: number, end: number): number {
+  let crc = reg;
   let i = start;
   const end8 = end - 8;
   while (i <= end8) {
@@ -38,5 +46,5 @@ export function crc32c(buf: Uint8Array, start = 0, end = buf.length): number {
     i += 8;
   }
   while (i < end) crc = T[(crc ^ buf[i++]!) & 0xff]! ^ (crc >>> 8);
-  return ~crc >>> 0;
+  return crc;
 }

@@ -54,8 +54,9 @@ export class LogCheckpointStore implements CheckpointStore {
   }
 
   async save<State>(name: string, checkpoint: Checkpoint<State>): Promise<void> {
-    const bytes = encodeCheckpoint(checkpoint);
+    const encoding = encodeCheckpoint(checkpoint);
     const topic = await this.#ensure(name);
+    const bytes = await encoding;
     const id = randomBytes(8).toString('hex');
     const size = this.#o.chunkBytes;
     const parts = Math.max(1, Math.ceil(bytes.length / size));

@@ -344,7 +344,7 @@ describe('CandleOperator checkpoint/restore', () => {
       const split = 1 + ((seed * 7919) % (steps.length - 1));
       const first = new CandleOperator(options);
       for (let i = 0; i < split; i++) apply(first, i);
-      const state = viaCheckpointFile(first.onCheckpoint()) as CandleCheckpoint;
+      const state = (await viaCheckpointFile(first.onCheckpoint())) as CandleCheckpoint;
       const resumed = new CandleOperator(options);
       resumed.restore(state);
       for (let i = split; i < steps.length; i++) {

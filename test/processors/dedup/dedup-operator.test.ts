@@ -24,17 +24,17 @@ describe('DedupOperator', () => {
     expect(out.map((e) => e.id), 'after 2 × window more ids, "a" is forgotten and passes again').toEqual(['d', 'e', 'f', 'a']);
   });
 
-  it('survives a checkpoint round trip', () => {
+  it('survives a checkpoint round trip', async () => {
     const a = new DedupOperator({ window: 4 });
     a.processBatch([ev('a'), ev('b'), ev('c')], []);
     const b = new DedupOperator({ window: 4 });
-    b.restore(viaCheckpointFile(a.onCheckpoint()));
+    b.restore(await viaCheckpointFile(a.onCheckpoint()));
     const out: MarketEvent[] = [];
     b.processBatch([ev('c'), ev('d'), ev('a')], out);
     expect(out.map((e) => e.id), 'ids remembered before the checkpoint are still duplicates after restore').toEqual(['d']);
   });
 
-  it('reuses the unchanged previous generation across checkpoints and rebuilds it after a rotation', () => {
+  it('reuses the unchanged previous generation across checkpoints and rebuilds it after a rotation', async () => {
     const op = new DedupOperator({ window: 3 });
     op.processBatch([ev('a'), ev('b'), ev('c'), ev('d')], []);
     const first = op.onCheckpoint();
@@ -46,7 +46,7 @@ describe('DedupOperator', () => {
     const third = op.onCheckpoint();
     expect(third.previous, 'a rotation made {d, e, f} the previous generation: a new array').not.toBe(first.previous);
     const restored = new DedupOperator({ window: 3 });
-    restored.restore(viaCheckpointFile(third));
+    restored.restore(await viaCheckpointFile(third));
     const out: MarketEvent[] = [];
     restored.processBatch([ev('d'), ev('g'), ev('a'), ev('h')], out);
     expect(out.map((e) => e.id), 'd (previous) and g (current) are remembered; a was forgotten two generations ago').toEqual(['a', 'h']);

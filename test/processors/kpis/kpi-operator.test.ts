@@ -39,12 +39,12 @@ describe('KpiOperator', () => {
     expect((out[0] as Kpi).tradesPerSec, '50 trades over 10 s of event time are 5 per second').toBe(5);
   });
 
-  it('restores from a checkpoint to the same KPIs', () => {
+  it('restores from a checkpoint to the same KPIs', async () => {
     const a = new KpiOperator({ sessionOf });
     const d0 = Date.UTC(2025, 0, 6, 15);
     a.processBatch([t('AAPL', d0, 100), t('VNM', d0, 65_000, 1000)], []);
     const b = new KpiOperator({ sessionOf });
-    b.restore(viaCheckpointFile(a.onCheckpoint()));
+    b.restore(await viaCheckpointFile(a.onCheckpoint()));
     const next = [t('AAPL', d0 + 5000, 101), t('VNM', d0 + 5000, 65_100)];
     const outA: Kpi[] = [];
     const outB: Kpi[] = [];

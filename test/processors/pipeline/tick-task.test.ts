@@ -123,7 +123,7 @@ describe('TickTask', () => {
       const cut = 1 + Math.floor(mulberry32(seed * 7)() * (records.length - 2));
       const before = await makeTask();
       for (const b of splits(mulberry32(seed * 13), records.slice(0, cut))) before.task.process(b, 0);
-      const state = viaCheckpointFile(before.task.snapshot()) as TickTaskState;
+      const state = (await viaCheckpointFile(before.task.snapshot())) as TickTaskState;
       const after = await makeTask();
       after.task.restore(state, 0);
       for (const b of splits(mulberry32(seed * 17), records.slice(cut))) after.task.process(b, 0);
@@ -166,12 +166,12 @@ describe('TickTask', () => {
     task.process(records, 0);
     expect(outputs.ticks, 'process() hands every fresh tick to the live store at once').toBe(400);
     expect(outputs.candles.size, 'process() leaves the candle work to complete()').toBe(0);
-    const state = viaCheckpointFile(task.snapshot()) as TickTaskState;
+    const state = (await viaCheckpointFile(task.snapshot())) as TickTaskState;
     expect(outputs.candles.size, 'snapshot() computes the pending candles before taking state').toBeGreaterThan(0);
     const whole = await makeTask();
     whole.task.process(records, 0);
     whole.task.complete();
-    expect(state, 'the state equals that of a task that completed the batch').toEqual(viaCheckpointFile(whole.task.snapshot()));
+    expect(state, 'the state equals that of a task that completed the batch').toEqual(await viaCheckpointFile(whole.task.snapshot()));
   });
 
   it('hands a second boundary\'s candles on in slices when its deadline has passed, and finishes a backlog in one call', async () => {

@@ -17,8 +17,8 @@ const state = {
 };
 
 describe('checkpoint encoding', () => {
-  it('round-trips JSON values and typed arrays (kind, length, every bit) wherever they sit', () => {
-    const back = decodeCheckpoint<typeof state>(encodeCheckpoint({ version: 1, topic: 'ticks', partition: 3, offset: 42, state, writtenAt: 9 }));
+  it('round-trips JSON values and typed arrays (kind, length, every bit) wherever they sit', async () => {
+    const back = decodeCheckpoint<typeof state>(await encodeCheckpoint({ version: 1, topic: 'ticks', partition: 3, offset: 42, state, writtenAt: 9 }));
     expect(back.offset, 'the offset travels with the state').toBe(42);
     expect(back.state.dedup.previous, 'a Uint32Array comes back as one, equal').toEqual(new Uint32Array([1, 2, 3, 4]));
     expect(back.state.dedup.current, 'an empty array stays an empty array of its kind').toEqual(new Uint32Array(0));
@@ -29,8 +29,8 @@ describe('checkpoint encoding', () => {
     expect(back.state.plain, 'plain JSON is untouched').toEqual(state.plain);
   });
 
-  it('leaves the caller state unchanged (it may still be in use)', () => {
-    encodeCheckpoint({ version: 1, topic: 't', partition: 0, offset: 0, state, writtenAt: 0 });
+  it('leaves the caller state unchanged (it may still be in use)', async () => {
+    await encodeCheckpoint({ version: 1, topic: 't', partition: 0, offset: 0, state, writtenAt: 0 });
     expect(state.dedup.previous, 'typed arrays are not replaced in the original object').toBeInstanceOf(Uint32Array);
   });
 
@@ -38,14 +38,34 @@ describe('checkpoint encoding', () => {
     expect(() => encodeCheckpoint({ version: 1, topic: 't', partition: 0, offset: 0, state: { x: new Int16Array(2) }, writtenAt: 0 })).toThrow(/Int16Array/);
   });
 
-  it('detects any flipped byte with the checksum, and wrong magic', () => {
-    const bytes = encodeCheckpoint({ version: 1, topic: 't', partition: 0, offset: 1, state, writtenAt: 0 });
+  it('detects any flipped byte with the checksum, and wrong magic', async () => {
+    const bytes = await encodeCheckpoint({ version: 1, topic: 't', partition: 0, offset: 1, state, writtenAt: 0 });
     for (const at of [5, 20, bytes.length - 30, bytes.length - 2]) {
       const bad = Buffer.from(bytes);
       bad[at] = (bad[at] as number) ^ 0x40;
       expect(() => decodeCheckpoint(bad), `byte ${at} flipped must not restore silently`).toThrow(/checksum|format|magic/);
     }
     expect(() => decodeCheckpoint(Buffer.from('{"version":1}')), 'a JSON file is not mistaken for a checkpoint').toThrow(/magic/);
+  });
+
+  it('checksums a large checkpoint in slices, letting the event loop run between them, and lays it out at once', async () => {
+    // 1 MiB of state: 16 slices of 64 KiB.
+    const bulk = new Float64Array(131_072).map((_, i) => i * 0.5);
+    let turns = 0;
+    let counting = true;
+    const tick = (): void => {
+      turns++;
+      if (counting) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const encoding = encodeCheckpoint({ version: 1, topic: 't', partition: 0, offset: 5, state: { bulk }, writtenAt: 0 });
+    // Changed after the call: the bytes were laid out before it returned.
+    bulk[7] = -1;
+    const bytes = await encoding;
+    counting = false;
+    expect(turns, 'event-loop turns ran while the CRC of 1 MiB was computed in 64 KiB slices').toBeGreaterThanOrEqual(10);
+    const back = decodeCheckpoint<{ bulk: Float64Array }>(bytes);
+    expect(back.state.bulk[7], 'the state as it was at the call, and a CRC that verifies').toBe(3.5);
   });
 });
 
