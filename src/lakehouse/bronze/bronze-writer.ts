@@ -625,9 +625,10 @@ export class BronzeWriter {
         feed.batch = batch;
         feed.off = 0;
         feed.drained = () => this.#stagedNow();
-        // Snappy, not zstd: landing is on the ingest path, and zstd took ~16 % more CPU for the
+        // Snappy, not zstd: landing is on the ingest path, and zstd took ~18 % more CPU for the
         // whole writer (5.3 against 4.5 s per million rows, BENCHMARKS.md) for files ~1.7× smaller.
-        // The nightly compaction merges each closed day's files of a symbol into one zstd file (maintenance.ts).
+        // The nightly compaction merges a closed day's files of a symbol, when there are several,
+        // into one zstd file (maintenance.ts).
         const result = await this.#conn.runAndReadAll(
           `COPY (SELECT ${select}, CAST(make_timestamp(CAST("${table.dateColumn}" AS BIGINT) * 1000) AS DATE) AS date FROM ${stageFunctionName(table)}() ORDER BY log_partition, log_offset) ` +
             `TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (log_partition, date, symbol), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE, FILENAME_PATTERN 'part_{i}', RETURN_STATS)`,

@@ -213,12 +213,13 @@ export class PartitionRunner<State> {
           this.#round = [...this.#tasks.keys()];
           this.#roundAt = now;
         }
-        // A partition whose deferred work is still queued (a second boundary's candles) waits for
-        // a later turn: its snapshot would do that work all at once.
-        const partition = this.#round[0];
-        if (partition !== undefined && (!this.#deferred.has(partition) || now - this.#roundAt >= SNAPSHOT_WAIT_MS)) {
-          this.#round.shift();
-          this.#snapshot(partition);
+        // A partition whose deferred work is still queued (a second boundary's candles) is left
+        // for a later turn, unless the round is SNAPSHOT_WAIT_MS old: its snapshot would do that
+        // work all at once.
+        if (this.#round.length > 0) {
+          let at = this.#round.findIndex((p) => !this.#deferred.has(p));
+          if (at < 0 && now - this.#roundAt >= SNAPSHOT_WAIT_MS) at = 0;
+          if (at >= 0) this.#snapshot(this.#round.splice(at, 1)[0] as number);
         }
         if (this.#failure !== null) throw this.#failure;
       }
@@ -232,15 +233,17 @@ export class PartitionRunner<State> {
 
   /**
    * Deferred work of the partitions waiting longest, until COMPLETE_BUDGET_MS is spent; a
-   * partition left unfinished keeps its place at the head of the queue. When event time crosses
-   * a second, each partition's candle work is a few milliseconds (~250 one-second candles turn
-   * final); done all at once it would hold every tick that became durable meanwhile for 5-15 ms,
-   * so the loop polls again in between.
+   * partition left unfinished goes to the back of the queue, so the others' work does not pile up
+   * behind it. When event time crosses a second, each partition's candle work is a few
+   * milliseconds (~250 one-second candles turn final); done all at once it would hold every tick
+   * that became durable meanwhile for 5-15 ms, so the loop polls again in between.
    */
   #completeSome(): void {
     const deadline = performance.now() + COMPLETE_BUDGET_MS;
     for (const partition of this.#deferred) {
-      if (this.#tasks.get(partition)?.complete?.(deadline) !== false) this.#deferred.delete(partition);
+      const done = this.#tasks.get(partition)?.complete?.(deadline) !== false;
+      this.#deferred.delete(partition);
+      if (!done) this.#deferred.add(partition);
       if (performance.now() >= deadline) break;
     }
   }

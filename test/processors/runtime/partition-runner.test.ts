@@ -49,7 +49,7 @@ function runner<T extends SumTask = SumTask>(
   dir: string,
   tasks: Map<number, T>,
   checkpointIntervalMs = 1_000_000,
-  options: { make?: () => T; checkpoints?: FileCheckpointStore } = {},
+  options: { make?: () => T; checkpoints?: FileCheckpointStore; timerIntervalMs?: number } = {},
 ): PartitionRunner<{ sum: number; seen: number }> {
   return new PartitionRunner({
     log,
@@ -58,6 +58,7 @@ function runner<T extends SumTask = SumTask>(
     name: 'sum',
     checkpoints: options.checkpoints ?? new FileCheckpointStore(join(dir, 'checkpoints')),
     checkpointIntervalMs,
+    ...(options.timerIntervalMs === undefined ? {} : { timerIntervalMs: options.timerIntervalMs }),
     pollTimeoutMs: 5,
     createTask: (p) => {
       const t = options.make?.() ?? (new SumTask() as T);
@@ -115,9 +116,15 @@ class TwoPartTask extends SumTask {
   }
 }
 
+/** complete() calls with work, over every SlicedTask, to order them. */
+let slicedCalls = 0;
+
 /** Sums one deferred value per 0.1 ms unit of work and stops at the deadline, as TickTask slices its candles. */
 class SlicedTask extends SumTask {
   pending: number[] = [];
+  /** Number (see slicedCalls) of its first complete() call with work, and of the one that finished it. */
+  firstCall = -1;
+  finishedCall = -1;
   /** complete() calls that stopped with work left. */
   unfinished = 0;
   /** Snapshots taken while deferred work was queued (each would do all of it at once). */
@@ -128,6 +135,9 @@ class SlicedTask extends SumTask {
     this.seen += records.length;
   }
   complete(deadline = Number.POSITIVE_INFINITY): boolean {
+    if (this.pending.length === 0) return true;
+    const call = ++slicedCalls;
+    if (this.firstCall < 0) this.firstCall = call;
     while (this.pending.length > 0) {
       const until = performance.now() + 0.1;
       while (performance.now() < until);
@@ -137,6 +147,7 @@ class SlicedTask extends SumTask {
         return false;
       }
     }
+    if (this.finishedCall < 0) this.finishedCall = call;
     return true;
   }
   override onTimer(): void {
@@ -185,20 +196,12 @@ describe('PartitionRunner', () => {
   it('spreads one poll\'s deferred work over loop turns when it takes longer than the budget', async () => {
     const { dir, log } = await setup();
     const tasks = new Map<number, TwoPartTask>();
-    const r = new PartitionRunner({
-      log,
-      topic: 'in',
-      group: 'g',
-      name: 'sum',
-      checkpoints: new FileCheckpointStore(join(dir, 'checkpoints')),
-      checkpointIntervalMs: 1_000_000,
-      // No timer in the window: onTimer would complete everything in one turn.
+    // No timer in the window: onTimer would complete everything in one turn.
+    const r = runner(log, dir, tasks, 1_000_000, {
       timerIntervalMs: 1_000_000,
-      pollTimeoutMs: 5,
-      createTask: (p) => {
+      make: () => {
         const t = new TwoPartTask();
         t.completeMs = 3;
-        tasks.set(p, t);
         return t;
       },
     });
@@ -211,7 +214,7 @@ describe('PartitionRunner', () => {
       expect(total(tasks), 'waitFor returns only once every deferred part is done').toBe((300 * 301) / 2);
       const turns = [...tasks.values()].flatMap((t) => t.completeTurns);
       expect(turns.length, 'each partition completed its batch').toBe(3);
-      expect(new Set(turns).size, `3 ms of deferred work per partition, over a 1 ms budget: one partition per loop turn (turns ${turns.join(', ')})`).toBe(3);
+      expect(new Set(turns).size, `3 ms of deferred work per partition, over a 0.25 ms budget: one partition per loop turn (turns ${turns.join(', ')})`).toBe(3);
     } finally {
       stop();
       await r.stop();
@@ -219,36 +222,46 @@ describe('PartitionRunner', () => {
     }
   });
 
-  it('goes on with a partition\'s unfinished deferred work on later turns, and snapshots it only once that is done', async () => {
+  it('goes on with a partition\'s unfinished deferred work on later turns, the others\' in between, and snapshots it only once that is done', async () => {
     const { dir, log } = await setup();
     const tasks = new Map<number, SlicedTask>();
-    const r = new PartitionRunner({
-      log,
-      topic: 'in',
-      group: 'g',
-      name: 'sum',
-      checkpoints: new FileCheckpointStore(join(dir, 'checkpoints')),
-      // A checkpoint round on every turn: each one meets deferred work when the rule is missing.
-      checkpointIntervalMs: 1,
-      timerIntervalMs: 1_000_000,
-      pollTimeoutMs: 5,
-      createTask: (p) => {
-        const t = new SlicedTask();
-        tasks.set(p, t);
-        return t;
-      },
-    });
+    // A checkpoint round on every turn: each one meets deferred work when the rule is missing.
+    const r = runner(log, dir, tasks, 1, { timerIntervalMs: 1_000_000, make: () => new SlicedTask() });
     await r.start();
     try {
       for (let i = 0; i < 3; i++) {
         await appendNumbers(log, i * 200 + 1, (i + 1) * 200);
         await r.waitFor(await ends(log));
         expect(total(tasks), `waitFor returns only once every deferred unit up to ${(i + 1) * 200} is summed`).toBe(((i + 1) * 200 * ((i + 1) * 200 + 1)) / 2);
+        if (i === 0) {
+          const t = [...tasks.values()];
+          const firsts = t.map((x) => x.firstCall);
+          const finishes = t.map((x) => x.finishedCall);
+          expect(Math.max(...firsts), `an unfinished partition goes to the back: every partition starts (calls ${firsts.join(', ')}) before any finishes (${finishes.join(', ')})`).toBeLessThan(Math.min(...finishes));
+        }
       }
       const t = [...tasks.values()];
       expect(t.reduce((n, x) => n + x.unfinished, 0), '~20 ms of deferred work per batch, 0.25 ms per turn: complete() stops with work left, again and again').toBeGreaterThan(30);
-      expect(t.reduce((n, x) => n + x.snapshots, 0), 'checkpoint rounds ran while the work was deferred').toBeGreaterThan(3);
+      expect(t.reduce((n, x) => n + x.snapshots, 0), 'periodic snapshots were taken during the run').toBeGreaterThan(3);
       expect(t.reduce((n, x) => n + x.snapshotsWithPending, 0), 'no periodic snapshot is taken while its partition has deferred work queued (it would do it all in one turn)').toBe(0);
+    } finally {
+      await r.stop();
+      await log.close();
+    }
+  });
+
+  it('takes the snapshot anyway once a checkpoint round has waited a second for deferred work', async () => {
+    const { dir, log } = await setup();
+    const tasks = new Map<number, SlicedTask>();
+    const r = runner(log, dir, tasks, 1, { timerIntervalMs: 1_000_000, make: () => new SlicedTask() });
+    await r.start();
+    try {
+      // ~1.5 s of deferred work over three partitions, done 0.25 ms a turn: all three still have
+      // some when the first round turns one second old.
+      await appendNumbers(log, 1, 15_000);
+      await r.waitFor(await ends(log));
+      expect(total(tasks), 'every unit is summed once, whoever did it').toBe((15_000 * 15_001) / 2);
+      expect([...tasks.values()].reduce((n, x) => n + x.snapshotsWithPending, 0), 'a round a second old snapshots a partition with deferred work (the snapshot completes it)').toBeGreaterThan(0);
     } finally {
       await r.stop();
       await log.close();
