@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+
 /**
  * mulberry32: a tiny seeded PRNG (https://gist.github.com/tommyettinger/46a874533244883189143505d203312c)
  * so benchmarks measure the same data every run and randomized tests replay from the seed they
@@ -47,4 +49,15 @@ export async function ingestAll(ingest: { write(batch: readonly string[]): Promi
     if (inflight.length >= 4) await inflight.shift();
   }
   await Promise.all(inflight);
+}
+
+/**
+ * Runs a benchmark module's own main in a fresh Node process (`args`: Node options, the module
+ * file, its arguments) and returns the JSON of the last line it prints: a measurement that must
+ * not inherit the old generation the benchmarks before it left in this process.
+ */
+export function inFreshProcess<T>(what: string, args: readonly string[]): T {
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`${what} bench failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as T;
 }

@@ -4,7 +4,6 @@
  * sustained rate; freshness of gold at the default schedule.
  */
 import { DuckDBInstance } from '@duckdb/node-api';
-import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import { createLogger } from '../src/shared/logger.js';
 import { DLQ_TOPIC, IngestWriter, TICKS_TOPIC } from '../src/sources/ingest/index.js';
 import { Simulator } from '../src/sources/simulator/index.js';
 import type { RawRecord } from '../src/sources/source.js';
+import { inFreshProcess } from './fixtures.js';
 
 /** A Tuesday at the NYSE open: US symbols trade in regular session for the whole file. */
 const START = Date.UTC(2025, 2, 11, 13, 30);
@@ -108,9 +108,7 @@ export interface BronzeBench {
  * 280k alone at d2b2aa2), which would measure the benchmarks before it, not the writer.
  */
 export function benchBronze(options: { rows: number }): BronzeBench {
-  const r = spawnSync(process.execPath, [import.meta.filename, 'bronze', JSON.stringify(options)], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  if (r.status !== 0) throw new Error(`bronze bench failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as BronzeBench;
+  return inFreshProcess<BronzeBench>('bronze', [import.meta.filename, 'bronze', JSON.stringify(options)]);
 }
 
 async function measureBronze(options: { rows: number }): Promise<BronzeBench> {

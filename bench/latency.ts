@@ -7,7 +7,7 @@
  * parsing). 1,000 symbols, so each gets 20 ticks/s: under the 60/s coalescing limit, every tick
  * is sent, none is held back.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { Platform } from '../src/apps/platform.js';
 import { loadConfig } from '../src/shared/config/index.js';
 import { createLogger } from '../src/shared/logger.js';
+import { inFreshProcess } from './fixtures.js';
 
 export interface LatencyQuantiles {
   /** Ticks measured. */
@@ -61,9 +62,7 @@ export interface LatencyOptions {
  * 9–12 ms alone), which would measure the previous benchmark, not this one.
  */
 export function benchLatency(options: LatencyOptions = {}): LatencyResult {
-  const r = spawnSync(process.execPath, [import.meta.filename, JSON.stringify(options)], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  if (r.status !== 0) throw new Error(`latency bench failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as LatencyResult;
+  return inFreshProcess<LatencyResult>('latency', [import.meta.filename, JSON.stringify(options)]);
 }
 
 async function measure(options: LatencyOptions): Promise<LatencyResult> {

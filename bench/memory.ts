@@ -6,7 +6,6 @@
  * evicted into its series' indicator state, as after a long session. Reported: RSS and heap growth over the started-but-empty platform,
  * divided by the symbol count.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,7 @@ import { INTERVALS, INTERVAL_MS, type Candle } from '../src/domain/index.js';
 import { loadConfig } from '../src/shared/config/index.js';
 import { createLogger } from '../src/shared/logger.js';
 import { DEFAULT_DEPTHS } from '../src/stores/live/index.js';
-import { tickMessages } from './fixtures.js';
+import { tickMessages, inFreshProcess } from './fixtures.js';
 
 export interface MemoryResult {
   symbols: number;
@@ -80,9 +79,7 @@ async function measure(symbols: number): Promise<MemoryResult> {
 
 /** Runs the measurement in a fresh process. */
 export function benchMemory(symbols = 5_000): MemoryResult {
-  const r = spawnSync(process.execPath, ['--expose-gc', import.meta.filename, String(symbols)], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  if (r.status !== 0) throw new Error(`memory bench failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as MemoryResult;
+  return inFreshProcess<MemoryResult>('memory', ['--expose-gc', import.meta.filename, String(symbols)]);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
