@@ -122,7 +122,15 @@ export interface EventFields {
   ts: number;
   symbol: string;
   source: string;
+  /** The id when the fields come from an event object; '' when decoded from bytes (see idStart). */
   id: string;
+  /**
+   * Where the id's UTF-8 bytes lie in the bytes decoded, [idStart, idEnd); -1 when the fields come
+   * from an event object. Decoding leaves the id as bytes so that a reader copying it on (the
+   * bronze writer) makes no string per record.
+   */
+  idStart: number;
+  idEnd: number;
   price: number;
   size: number;
   /** Trade conditions joined with ',', or null when there are none. */
@@ -144,7 +152,7 @@ export interface EventFields {
 export const EVENT_KINDS: readonly MarketEvent['kind'][] = ['trade', 'quote', 'bar'];
 
 export function emptyEventFields(): EventFields {
-  return { kind: 0, ts: 0, symbol: '', source: '', id: '', price: NaN, size: NaN, conditions: null, bid: NaN, ask: NaN, bidSize: NaN, askSize: NaN, interval: -1, open: NaN, high: NaN, low: NaN, close: NaN, volume: NaN };
+  return { kind: 0, ts: 0, symbol: '', source: '', id: '', idStart: -1, idEnd: -1, price: NaN, size: NaN, conditions: null, bid: NaN, ask: NaN, bidSize: NaN, askSize: NaN, interval: -1, open: NaN, high: NaN, low: NaN, close: NaN, volume: NaN };
 }
 
 function clearKindFields(f: EventFields): void {
@@ -161,6 +169,7 @@ export function eventFields(e: MarketEvent, out: EventFields): void {
   out.symbol = e.symbol;
   out.source = e.source;
   out.id = e.id;
+  out.idStart = out.idEnd = -1;
   if (e.kind === 'trade') {
     out.price = e.price;
     out.size = e.size;
@@ -180,7 +189,7 @@ export function eventFields(e: MarketEvent, out: EventFields): void {
   }
 }
 
-/** Decodes `encodeEvent` output into `out`, making no object but the id string. Throws as decodeEvent does. */
+/** Decodes `encodeEvent` output into `out`, making no object (the id stays bytes: idStart, idEnd). Throws as decodeEvent does. */
 export function decodeEventFields(bytes: Uint8Array, out: EventFields): void {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf[0] !== VERSION) throw new RangeError(`event codec: expected version ${VERSION}, got ${buf[0]}`);
@@ -219,7 +228,9 @@ export function decodeEventFields(bytes: Uint8Array, out: EventFields): void {
   pos += 2 + buf.readUInt16LE(pos);
   out.source = readSharedStr(buf, pos);
   pos += 2 + buf.readUInt16LE(pos);
-  out.id = readStr(buf, pos);
+  out.id = '';
+  out.idStart = pos + 2;
+  out.idEnd = pos + 2 + buf.readUInt16LE(pos);
 }
 
 /** Decodes `encodeEvent` output. Throws on an unknown version: the caller dead-letters the record. */

@@ -42,9 +42,13 @@ describe('event codec', () => {
     const fromEvent = emptyEventFields();
     // The same two records go through every case in turn, so a field a previous kind set must be cleared.
     for (const e of [...cases, ...cases.slice().reverse()]) {
-      decodeEventFields(encodeEvent(e), fromBytes);
+      const bytes = encodeEvent(e);
+      decodeEventFields(bytes, fromBytes);
       eventFields(e, fromEvent);
-      expect(fromBytes, `bytes and object give the same fields, floats bit-exact (${e.id})`).toEqual(fromEvent);
+      const { id, idStart, idEnd, ...rest } = fromBytes;
+      expect([id, bytes.toString('utf8', idStart, idEnd)], `decoding leaves the id as bytes, located exactly (${e.id})`).toEqual(['', e.id]);
+      expect([fromEvent.idStart, fromEvent.idEnd], 'an event object has no id bytes').toEqual([-1, -1]);
+      expect({ ...rest, id: e.id, idStart: -1, idEnd: -1 }, `bytes and object give the same fields, floats bit-exact (${e.id})`).toEqual(fromEvent);
     }
     eventFields(cases[1] as MarketEvent, fromEvent);
     expect([fromEvent.kind, fromEvent.conditions, fromEvent.bid, fromEvent.interval], 'a trade: kind code 0, conditions joined, quote fields NaN, no interval').toEqual([0, '@,T', NaN, -1]);

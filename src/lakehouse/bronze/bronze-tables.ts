@@ -17,9 +17,100 @@ export interface BronzeColumn {
 }
 
 /**
+ * One text column's values as UTF-8 bytes in one growing arena: row r is
+ * `bytes[starts[r], ends[r])`, or NULL when `starts[r]` is -1. Bytes, not strings: a batch holds
+ * up to two flushes of rows (200,000 and more), and a string per row outlived the young
+ * generation, so every flush's ids were promoted and then marked and swept by the old-generation
+ * GC. The bytes also go to DuckDB as they are, with no UTF-8 conversion per row.
+ */
+export class TextColumn {
+  bytes: Uint8Array<ArrayBuffer>;
+  starts: Int32Array<ArrayBuffer>;
+  ends: Int32Array<ArrayBuffer>;
+  /** Bytes of the arena in use. */
+  used = 0;
+
+  constructor(rows: number) {
+    this.bytes = new Uint8Array(rows * 16);
+    this.starts = new Int32Array(rows);
+    this.ends = new Int32Array(rows);
+  }
+
+  setNull(row: number): void {
+    this.starts[row] = -1;
+  }
+
+  /** Copies `src[start, end)`, the UTF-8 bytes of the value, into row `row`. */
+  setBytes(row: number, src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    const at = this.#reserve(n);
+    const dst = this.bytes;
+    // A byte loop beats a native copy call for the short strings (ids) this mostly sees.
+    if (n <= 64) for (let i = 0; i < n; i++) dst[at + i] = src[start + i] as number;
+    else dst.set(src.subarray(start, end), at);
+    this.starts[row] = at;
+    this.ends[row] = at + n;
+    this.used = at + n;
+  }
+
+  /** Stores `s` (or NULL) in row `row` as UTF-8. */
+  setString(row: number, s: string | null): void {
+    if (s === null) {
+      this.starts[row] = -1;
+      return;
+    }
+    // Room for the worst case (3 UTF-8 bytes per UTF-16 unit), then an ASCII fast path.
+    const at = this.#reserve(s.length * 3);
+    const dst = this.bytes;
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) break;
+      dst[at + i] = c;
+    }
+    const n = i === s.length ? i : Buffer.from(dst.buffer, dst.byteOffset, dst.byteLength).write(s, at, 'utf8');
+    this.starts[row] = at;
+    this.ends[row] = at + n;
+    this.used = at + n;
+  }
+
+  /** The value of row `row` as a string (tests and diagnostics). */
+  get(row: number): string | null {
+    const s = this.starts[row] as number;
+    if (s < 0) return null;
+    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).toString('utf8', s, this.ends[row]);
+  }
+
+  clear(): void {
+    this.used = 0;
+  }
+
+  /** Grows the row index to `rows`. */
+  growRows(rows: number): void {
+    const starts = new Int32Array(rows);
+    starts.set(this.starts);
+    this.starts = starts;
+    const ends = new Int32Array(rows);
+    ends.set(this.ends);
+    this.ends = ends;
+  }
+
+  /** The arena position for `n` more bytes, growing the arena if needed. */
+  #reserve(n: number): number {
+    const at = this.used;
+    if (at + n > this.bytes.length) {
+      const next = new Uint8Array(Math.max(2 * this.bytes.length, at + n));
+      next.set(this.bytes.subarray(0, at));
+      this.bytes = next;
+    }
+    return at;
+  }
+}
+
+/**
  * One batch of rows, column by column, as the bronze writer hands it to DuckDB: numbers (and coded
  * strings) in Float64Arrays, NaN standing for NULL (validated numbers are finite, so NaN is free);
- * other strings in plain arrays, null for NULL. Rows are added one at a time: `row()`, then a
+ * other strings as UTF-8 bytes in a TextColumn. Rows are added one at a time: `row()`, then a
  * setter per column.
  */
 export class ColumnBatch {
@@ -29,8 +120,8 @@ export class ColumnBatch {
   #cap: number;
   /** Per column: the numbers (empty for text columns). */
   readonly nums: Float64Array<ArrayBuffer>[];
-  /** Per column: the strings (empty for number and coded columns). */
-  readonly texts: (string | null)[][];
+  /** Per column: the strings (null for number and coded columns). */
+  readonly texts: (TextColumn | null)[];
   /** Per dictionary-coded column: the strings seen, by code. */
   readonly dictValues: string[][];
   readonly #dicts: Map<string, number>[];
@@ -40,7 +131,7 @@ export class ColumnBatch {
     this.columns = columns;
     this.#cap = capacity;
     this.nums = columns.map((c) => new Float64Array(isText(c) ? 0 : capacity));
-    this.texts = columns.map(() => []);
+    this.texts = columns.map((c) => (isText(c) ? new TextColumn(capacity) : null));
     this.dictValues = columns.map(() => []);
     this.#dicts = columns.map(() => new Map());
   }
@@ -61,7 +152,12 @@ export class ColumnBatch {
   }
 
   text(c: number, v: string | null): void {
-    (this.texts[c] as (string | null)[])[this.#row] = v;
+    (this.texts[c] as TextColumn).setString(this.#row, v);
+  }
+
+  /** A text column's value given as its UTF-8 bytes `src[start, end)` (copied). */
+  textBytes(c: number, src: Uint8Array, start: number, end: number): void {
+    (this.texts[c] as TextColumn).setBytes(this.#row, src, start, end);
   }
 
   /** A dictionary-coded column's value. */
@@ -79,7 +175,7 @@ export class ColumnBatch {
   clear(): void {
     this.n = 0;
     this.#row = -1;
-    for (const t of this.texts) t.length = 0;
+    for (const t of this.texts) t?.clear();
     for (const d of this.#dicts) d.clear();
     for (const v of this.dictValues) v.length = 0;
   }
@@ -104,6 +200,7 @@ export class ColumnBatch {
   #grow(): void {
     this.#cap *= 2;
     for (let c = 0; c < this.nums.length; c++) {
+      this.texts[c]?.growRows(this.#cap);
       const old = this.nums[c] as Float64Array<ArrayBuffer>;
       if (old.length === 0) continue;
       const next = new Float64Array(this.#cap);
@@ -113,7 +210,7 @@ export class ColumnBatch {
   }
 }
 
-/** Text columns are staged as strings; every other column as a double. */
+/** Text columns are staged as UTF-8 bytes; every other column as a double. */
 export function isText(c: BronzeColumn): boolean {
   return c.type === 'VARCHAR' && c.coded === undefined;
 }
@@ -185,7 +282,8 @@ export const TICKS_TABLE: BronzeTable = {
     b.code(1, f.symbol);
     b.num(2, f.ts);
     b.code(3, f.source);
-    b.text(4, f.id);
+    if (f.idStart < 0) b.text(4, f.id);
+    else b.textBytes(4, r.value, f.idStart, f.idEnd);
     b.num(5, f.price);
     b.num(6, f.size);
     b.text(7, f.conditions);

@@ -7,7 +7,7 @@ import type { CommitOffset, Log, LogConsumer, LogRecord } from '../../log/log.js
 import { StockStreamError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { LakeFile } from '../catalog/lake-database.js';
-import { BRONZE_TABLES, ColumnBatch, isText, type BronzeTable } from './bronze-tables.js';
+import { BRONZE_TABLES, ColumnBatch, isText, type BronzeTable, type TextColumn } from './bronze-tables.js';
 import { sqlString } from '../../shared/sql.js';
 
 export interface BronzeWriterOptions {
@@ -77,10 +77,24 @@ export async function writeBronzeStartAt(lakeDir: string, startAt: BronzeStartAt
 const FSYNC_PARALLEL = 16;
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
-/** One table's buffered rows. */
+/**
+ * COPYs a flush runs at once per table, each over the log partitions p with p % LANES = its lane,
+ * on a DuckDB connection of its own. One DuckDB thread runs each (see open), and DuckDB's work per
+ * row is about twice this JavaScript thread's, so one lane left a core idle: two keep both busy.
+ * Files do not depend on the lanes (each log partition is in exactly one).
+ */
+const LANES = 2;
+/** One table's buffered rows, by lane. */
 interface Buffered {
   readonly table: BronzeTable;
-  batch: ColumnBatch;
+  batches: ColumnBatch[];
+}
+
+/** One lane's rows of one table, detached for a flush. */
+interface Part {
+  readonly table: BronzeTable;
+  readonly lane: number;
+  readonly batch: ColumnBatch;
 }
 
 /** The batch a table's staging function hands to DuckDB, CHUNK_ROWS at a time. */
@@ -99,8 +113,8 @@ interface WrittenFile {
   maxTs: number;
 }
 
-function stageFunctionName(t: BronzeTable): string {
-  return `bronze_stage_${t.name}`;
+function stageFunctionName(t: BronzeTable, lane: number): string {
+  return `bronze_stage_${t.name}_${lane}`;
 }
 
 // One chunk's validity mask, written per column and copied into the vector.
@@ -109,15 +123,16 @@ const validityWords = new Uint32Array(validity);
 
 /**
  * A table function DuckDB pulls a batch from, a chunk at a time: number columns (NaN = NULL) are
- * copied into the vector from the batch's Float64Array in one call, strings assigned one by one,
+ * copied into the vector from the batch's Float64Array in one call, strings assigned one by one
+ * from their UTF-8 bytes,
  * and every row's validity written (a VARCHAR row left unwritten and not marked NULL would be read
  * as garbage). It runs inside the flush's COPY, so rows go from the batch to Parquet without a
  * staging table. https://duckdb.org/docs/api/c/table_functions
  */
-function stageFunction(t: BronzeTable, feed: StageFeed): DuckDBTableFunction {
+function stageFunction(t: BronzeTable, lane: number, feed: StageFeed): DuckDBTableFunction {
   const text = t.columns.map(isText);
   return DuckDBTableFunction.create({
-    name: stageFunctionName(t),
+    name: stageFunctionName(t, lane),
     bindFunction: (bind) => {
       for (let c = 0; c < t.columns.length; c++) bind.addResultColumn((t.columns[c] as { name: string }).name, text[c] ? VARCHAR : DOUBLE);
     },
@@ -129,7 +144,10 @@ function stageFunction(t: BronzeTable, feed: StageFeed): DuckDBTableFunction {
       const n = batch === null ? 0 : Math.min(CHUNK_ROWS, batch.n - off);
       if (batch === null || n <= 0) {
         out.rowCount = 0;
-        feed.drained?.();
+        // Once per COPY: a lane counts as pulled only once.
+        const drained = feed.drained;
+        feed.drained = null;
+        drained?.();
         return;
       }
       bindings.data_chunk_set_size(out.chunk, n);
@@ -137,11 +155,12 @@ function stageFunction(t: BronzeTable, feed: StageFeed): DuckDBTableFunction {
         const vec = bindings.data_chunk_get_vector(out.chunk, c);
         validityWords.fill(0xffffffff);
         if (text[c]) {
-          const col = batch.texts[c] as (string | null)[];
+          const col = batch.texts[c] as TextColumn;
+          const { bytes, starts, ends } = col;
           for (let i = 0; i < n; i++) {
-            const v = col[off + i];
-            if (v === null || v === undefined) validityWords[i >>> 5] = (validityWords[i >>> 5] as number) & ~(1 << (i & 31));
-            else bindings.vector_assign_string_element(vec, i, v);
+            const s = starts[off + i] as number;
+            if (s < 0) validityWords[i >>> 5] = (validityWords[i >>> 5] as number) & ~(1 << (i & 31));
+            else bindings.vector_assign_string_element_len(vec, i, bytes.subarray(s, ends[off + i]));
           }
         } else {
           const col = batch.nums[c] as Float64Array<ArrayBuffer>;
@@ -197,9 +216,10 @@ function lakeError(what: string, err: unknown, context: Record<string, unknown> 
 export class BronzeWriter {
   readonly #o: Resolved;
   readonly #db: DuckDBInstance;
-  readonly #conn: DuckDBConnection;
+  /** One connection per lane, so the lanes' COPYs run at once. */
+  readonly #conns: readonly DuckDBConnection[];
   readonly #consumer: LogConsumer;
-  /** What each table's staging function reads from during a flush's COPY. */
+  /** What each table's staging function of each lane reads from during a flush's COPY, by "table/lane". */
   readonly #feeds: Map<string, StageFeed>;
   readonly #byTopic: Map<string, Buffered>;
   /** Flushed batches, cleared, for the next detach to reuse (their arrays are already grown). */
@@ -225,13 +245,13 @@ export class BronzeWriter {
   #flushWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   #stats: BronzeStats = { flushes: 0, rowsWritten: 0, filesWritten: 0, buffered: 0, lastFlushAt: null, lastError: null };
 
-  private constructor(o: Resolved, db: DuckDBInstance, conn: DuckDBConnection, consumer: LogConsumer, feeds: Map<string, StageFeed>) {
+  private constructor(o: Resolved, db: DuckDBInstance, conns: readonly DuckDBConnection[], consumer: LogConsumer, feeds: Map<string, StageFeed>) {
     this.#o = o;
     this.#feeds = feeds;
     this.#db = db;
-    this.#conn = conn;
+    this.#conns = conns;
     this.#consumer = consumer;
-    this.#byTopic = new Map(o.tables.map((t) => [t.topic, { table: t, batch: new ColumnBatch(t.columns) }]));
+    this.#byTopic = new Map(o.tables.map((t) => [t.topic, { table: t, batches: Array.from({ length: LANES }, () => new ColumnBatch(t.columns)) }]));
   }
 
   /** Opens the writer: recovers an interrupted flush, then is ready to `start()`. */
@@ -253,16 +273,25 @@ export class BronzeWriter {
     await fs.mkdir(path.join(o.lakeDir, '_state'), { recursive: true });
     // Staged files of an interrupted flush are redone from the intent; anything else there is stale.
     await fs.rm(path.join(o.lakeDir, '_staging'), { recursive: true, force: true });
-    const db = await DuckDBInstance.create(':memory:', { threads: '2' });
-    const conn = await db.connect();
+    // One thread: each query runs on the thread that issued it, so the lanes' COPYs (one connection
+    // each) run side by side. With more, a query's own thread busy-waits for tasks while another
+    // runs its pull, which is single-threaded and waits on this JavaScript thread (perf: ~20 % of
+    // DuckDB's CPU in the scheduler's queue and mutexes). One thread per query also keeps rows in
+    // source order, so files need no sort (see #stageLane).
+    const db = await DuckDBInstance.create(':memory:', { threads: '1', preserve_insertion_order: 'true' });
+    const conns: DuckDBConnection[] = [];
     const feeds = new Map<string, StageFeed>();
-    for (const t of o.tables) {
-      const feed: StageFeed = { batch: null, off: 0, drained: null };
-      feeds.set(t.name, feed);
-      conn.registerTableFunction(stageFunction(t, feed));
+    for (let lane = 0; lane < LANES; lane++) {
+      const conn = await db.connect();
+      conns.push(conn);
+      for (const t of o.tables) {
+        const feed: StageFeed = { batch: null, off: 0, drained: null };
+        feeds.set(`${t.name}/${lane}`, feed);
+        conn.registerTableFunction(stageFunction(t, lane, feed));
+      }
     }
     const consumer = await o.log.consumer({ group: o.group, topics: o.tables.map((t) => t.topic), reset: 'earliest' });
-    const w = new BronzeWriter(o, db, conn, consumer, feeds);
+    const w = new BronzeWriter(o, db, conns, consumer, feeds);
     await w.#recover();
     await w.#startAt();
     return w;
@@ -293,7 +322,7 @@ export class BronzeWriter {
     } finally {
       this.#closed = true;
       await this.#consumer.close();
-      this.#conn.closeSync();
+      for (const c of this.#conns) c.closeSync();
       this.#db.closeSync();
     }
   }
@@ -450,7 +479,8 @@ export class BronzeWriter {
         if (due && this.#inflight === null && (backoff === 0 || this.#o.now() >= backoff)) {
           // Not awaited: the next batch is read while DuckDB writes this one (one in flight at most).
           // Reading waits until DuckDB has pulled the batch, though: each of its pulls needs this
-          // thread, and a pull queued behind a read stalls the whole COPY.
+          // thread, and a pull queued behind a read stalls the whole COPY. (Reading in small slices
+          // between pulls measured the same: 270.9k rows/s either way over 6 interleaved pairs.)
           const staged = new Promise<void>((r) => (this.#onStaged = r));
           this.#inflight = this.flush().then(
             () => {
@@ -491,6 +521,7 @@ export class BronzeWriter {
     let topic = '';
     let partition = -1;
     let dest: Buffered | undefined;
+    let batch: ColumnBatch | undefined;
     let range: Intent['ranges'][number] | undefined;
     let key = '';
     for (let i = 0; i < records.length; i++) {
@@ -500,6 +531,7 @@ export class BronzeWriter {
         topic = r.topic;
         partition = r.partition;
         dest = this.#byTopic.get(topic);
+        batch = dest?.batches[partition % LANES];
         key = `${topic}/${partition}`;
         range = dest === undefined ? undefined : this.#ranges.get(key);
         if (dest !== undefined && range === undefined) {
@@ -508,7 +540,7 @@ export class BronzeWriter {
         }
       }
       if (dest === undefined || range === undefined) continue;
-      if (!accept || accept(r)) dest.table.addRow(r, dest.batch);
+      if (!accept || accept(r)) dest.table.addRow(r, batch as ColumnBatch);
       range.to = r.offset + 1;
       if (this.#buffered++ === 0) this.#firstBufferedAt = this.#o.now();
     }
@@ -516,15 +548,20 @@ export class BronzeWriter {
   }
 
   #reset(): void {
-    for (const d of this.#byTopic.values()) d.batch.clear();
+    for (const d of this.#byTopic.values()) for (const b of d.batches) b.clear();
     this.#ranges = new Map();
     this.#buffered = 0;
   }
 
-  /** Takes the buffered batch out (fresh arrays take its place) with the log ranges it covers. */
-  #detach(): { parts: Buffered[]; ranges: Intent['ranges'] } {
-    const parts = [...this.#byTopic.values()].map((d) => ({ table: d.table, batch: d.batch }));
-    for (const d of this.#byTopic.values()) d.batch = this.#spare.get(d.table.name)?.pop() ?? new ColumnBatch(d.table.columns, d.batch.capacity);
+  /** Takes the buffered batches out (fresh arrays take their place) with the log ranges they cover. */
+  #detach(): { parts: Part[]; ranges: Intent['ranges'] } {
+    const parts: Part[] = [];
+    for (const d of this.#byTopic.values()) {
+      d.batches = d.batches.map((batch, lane) => {
+        parts.push({ table: d.table, lane, batch });
+        return this.#spare.get(d.table.name)?.pop() ?? new ColumnBatch(d.table.columns, batch.capacity);
+      });
+    }
     const ranges = [...this.#ranges.values()];
     this.#ranges = new Map();
     this.#buffered = 0;
@@ -599,7 +636,7 @@ export class BronzeWriter {
     return path.join(this.#o.lakeDir, '_state', this.#o.group === 'lake.bronze' ? INTENT_FILE : `bronze.${this.#o.group}.intent.json`);
   }
 
-  async #write(intent: Intent, parts: readonly Buffered[]): Promise<number> {
+  async #write(intent: Intent, parts: readonly Part[]): Promise<number> {
     const lake = this.#o.lakeDir;
     const intentPath = this.#intentPath();
     try {
@@ -610,37 +647,19 @@ export class BronzeWriter {
     let rows = 0;
     const dirs = new Set<string>();
     const committed: LakeFile[] = [];
-    for (const { table, batch } of parts) {
-      if (batch.n === 0) continue;
-      rows += batch.n;
-      // One COPY per table for every log partition at once, straight from the batch: one scan, written in parallel.
-      const staging = path.join(lake, '_staging', table.name);
-      const select = table.columns.map((c, i) => `${batch.sqlValue(i)} AS "${c.name}"`).join(', ');
-      const feed = this.#feeds.get(table.name) as StageFeed;
-      let written: WrittenFile[];
-      try {
-        // Nothing a failed attempt left may be moved with this one's files.
-        await fs.rm(staging, { recursive: true, force: true });
-        await fs.mkdir(staging, { recursive: true });
-        feed.batch = batch;
-        feed.off = 0;
-        feed.drained = () => this.#stagedNow();
-        // Snappy, not zstd: landing is on the ingest path, and zstd took ~18 % more CPU for the
-        // whole writer (5.3 against 4.5 s per million rows, BENCHMARKS.md) for files ~1.7× smaller.
-        // The nightly compaction merges a closed day's files of a symbol, when there are several,
-        // into one zstd file (maintenance.ts).
-        const result = await this.#conn.runAndReadAll(
-          `COPY (SELECT ${select}, CAST(make_timestamp(CAST("${table.dateColumn}" AS BIGINT) * 1000) AS DATE) AS date FROM ${stageFunctionName(table)}() ORDER BY log_partition, log_offset) ` +
-            `TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (log_partition, date, symbol), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE, FILENAME_PATTERN 'part_{i}', RETURN_STATS)`,
-        );
-        written = writtenFiles(result.getRowObjectsJson() as Record<string, unknown>[], table.dateColumn);
-      } catch (err) {
-        throw lakeError(`write Parquet for bronze.${table.name} under ${staging}`, err, { table: table.name });
-      } finally {
-        feed.batch = null;
-        feed.drained = null;
-      }
-      await this.#place(table, intent, staging, written, dirs, committed);
+    for (const table of this.#o.tables) {
+      const lanes = parts.filter((p) => p.table === table && p.batch.n > 0);
+      if (lanes.length === 0) continue;
+      for (const p of lanes) rows += p.batch.n;
+      // The loop may read on once DuckDB has pulled every lane's rows (see #loop).
+      let pulling = lanes.length;
+      const drained = (): void => {
+        if (--pulling === 0) this.#stagedNow();
+      };
+      // Settled, not Promise.all: a failed lane must not leave the other's COPY running on its feed.
+      const staged = await Promise.allSettled(lanes.map((p) => this.#stageLane(p, drained)));
+      for (const r of staged) if (r.status === 'rejected') throw r.reason;
+      for (const r of staged) if (r.status === 'fulfilled') await this.#place(table, intent, r.value.staging, r.value.written, dirs, committed);
     }
     try {
       for (const d of dirs) await syncPath(d);
@@ -659,6 +678,42 @@ export class BronzeWriter {
     this.#stats.lastFlushAt = this.#o.now();
     this.#stats.lastError = null;
     return committed.length;
+  }
+
+  /**
+   * One lane's COPY: its rows, straight from the batch through the lane's staging function, to
+   * `_staging/<table>/<lane>/`, one file per (log partition, date, symbol).
+   */
+  async #stageLane(part: Part, drained: () => void): Promise<{ staging: string; written: WrittenFile[] }> {
+    const { table, lane, batch } = part;
+    const staging = path.join(this.#o.lakeDir, '_staging', table.name, String(lane));
+    const select = table.columns.map((c, i) => `${batch.sqlValue(i)} AS "${c.name}"`).join(', ');
+    const feed = this.#feeds.get(`${table.name}/${lane}`) as StageFeed;
+    try {
+      // Nothing a failed attempt left may be moved with this one's files.
+      await fs.rm(staging, { recursive: true, force: true });
+      await fs.mkdir(staging, { recursive: true });
+      feed.batch = batch;
+      feed.off = 0;
+      feed.drained = drained;
+      // No ORDER BY: the batch holds each log partition's records in offset order (a poll returns
+      // runs of one partition in order), and one DuckDB thread writes rows in source order, so
+      // every file is already sorted by offset; the sort was ~1 µs of CPU a row.
+      // Snappy, not zstd: landing is on the ingest path, and zstd took ~18 % more CPU for the
+      // whole writer (5.3 against 4.5 s per million rows, BENCHMARKS.md) for files ~1.7× smaller.
+      // The nightly compaction merges a closed day's files of a symbol, when there are several,
+      // into one zstd file (maintenance.ts).
+      const result = await (this.#conns[lane] as DuckDBConnection).runAndReadAll(
+        `COPY (SELECT ${select}, CAST(make_timestamp(CAST("${table.dateColumn}" AS BIGINT) * 1000) AS DATE) AS date FROM ${stageFunctionName(table, lane)}()) ` +
+          `TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (log_partition, date, symbol), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE, FILENAME_PATTERN 'part_{i}', RETURN_STATS)`,
+      );
+      return { staging, written: writtenFiles(result.getRowObjectsJson() as Record<string, unknown>[], table.dateColumn) };
+    } catch (err) {
+      throw lakeError(`write Parquet for bronze.${table.name} under ${staging}`, err, { table: table.name });
+    } finally {
+      feed.batch = null;
+      feed.drained = null;
+    }
   }
 
   /**
@@ -732,12 +787,12 @@ export class BronzeWriter {
   }
 
   /** Hands flushed batches back for reuse. */
-  #release(parts: readonly Buffered[]): void {
+  #release(parts: readonly Part[]): void {
     for (const { table, batch } of parts) {
       batch.clear();
       const spare = this.#spare.get(table.name);
       if (spare === undefined) this.#spare.set(table.name, [batch]);
-      else if (spare.length < 2) spare.push(batch);
+      else if (spare.length < 2 * LANES) spare.push(batch);
     }
   }
 }
