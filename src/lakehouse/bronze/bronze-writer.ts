@@ -73,7 +73,7 @@ export async function writeBronzeStartAt(lakeDir: string, startAt: BronzeStartAt
   await fs.mkdir(path.join(lakeDir, '_state'), { recursive: true });
   await writeFileAtomic(path.join(lakeDir, '_state', BRONZE_START_AT_FILE), JSON.stringify(startAt), true);
 }
-/** Files fsynced at once before their renames. */
+/** Files (and directories) fsynced at once: each fsync is a thread-pool job. */
 const FSYNC_PARALLEL = 16;
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
@@ -103,6 +103,12 @@ interface StageFeed {
   off: number;
   /** Called when DuckDB has pulled the whole batch. */
   drained: (() => void) | null;
+}
+
+/** A lane's COPY done: its staging directory and the files in it. */
+interface StagedLane {
+  staging: string;
+  written: WrittenFile[];
 }
 
 /** One file `COPY … RETURN_STATS` wrote: its path and what the catalog records of it. */
@@ -658,11 +664,16 @@ export class BronzeWriter {
       };
       // Settled, not Promise.all: a failed lane must not leave the other's COPY running on its feed.
       const staged = await Promise.allSettled(lanes.map((p) => this.#stageLane(p, drained)));
-      for (const r of staged) if (r.status === 'rejected') throw r.reason;
-      for (const r of staged) if (r.status === 'fulfilled') await this.#place(table, intent, r.value.staging, r.value.written, dirs, committed);
+      const done: StagedLane[] = [];
+      for (const r of staged) {
+        if (r.status === 'rejected') throw r.reason;
+        done.push(r.value);
+      }
+      await this.#place(table, intent, done, dirs, committed);
     }
     try {
-      for (const d of dirs) await syncPath(d);
+      const list = [...dirs];
+      for (let i = 0; i < list.length; i += FSYNC_PARALLEL) await Promise.all(list.slice(i, i + FSYNC_PARALLEL).map((d) => syncPath(d)));
     } catch (err) {
       throw lakeError('fsync the bronze directories', err);
     }
@@ -684,7 +695,7 @@ export class BronzeWriter {
    * One lane's COPY: its rows, straight from the batch through the lane's staging function, to
    * `_staging/<table>/<lane>/`, one file per (log partition, date, symbol).
    */
-  async #stageLane(part: Part, drained: () => void): Promise<{ staging: string; written: WrittenFile[] }> {
+  async #stageLane(part: Part, drained: () => void): Promise<StagedLane> {
     const { table, lane, batch } = part;
     const staging = path.join(this.#o.lakeDir, '_staging', table.name, String(lane));
     const select = table.columns.map((c, i) => `${batch.sqlValue(i)} AS "${c.name}"`).join(', ');
@@ -723,14 +734,17 @@ export class BronzeWriter {
    * DuckDB percent-encodes partition values in directory names (BTC/USD → symbol=BTC%2FUSD) and
    * decodes them on read.
    */
-  async #place(table: BronzeTable, intent: Intent, staging: string, written: readonly WrittenFile[], dirs: Set<string>, out: LakeFile[]): Promise<void> {
+  async #place(table: BronzeTable, intent: Intent, lanes: readonly StagedLane[], dirs: Set<string>, out: LakeFile[]): Promise<void> {
     const tableDir = path.join(this.#o.lakeDir, 'bronze', table.name);
+    // Lanes hold disjoint log partitions, so their staged directories never collide.
     const byDir = new Map<string, WrittenFile[]>();
-    for (const w of written) {
-      const dir = path.relative(staging, path.dirname(w.file));
-      const list = byDir.get(dir);
-      if (list === undefined) byDir.set(dir, [w]);
-      else list.push(w);
+    for (const { staging, written } of lanes) {
+      for (const w of written) {
+        const dir = path.relative(staging, path.dirname(w.file));
+        const list = byDir.get(dir);
+        if (list === undefined) byDir.set(dir, [w]);
+        else list.push(w);
+      }
     }
     const moves: { file: string; dest: string; entry: LakeFile }[] = [];
     try {
