@@ -269,6 +269,38 @@ describe('BronzeWriter', () => {
     await log.close();
   });
 
+  it('in the background loop, a flush failing once after its files are in place (offsets not committed) loses and doubles nothing', async () => {
+    const { dir, log, ingest } = await setup();
+    const lake = join(dir, 'lake');
+    // The catalog fails once, after the files of a flush are in place and before its offsets are
+    // committed, while the loop reads the next batch: the retry must rewrite exactly those files.
+    let failOnce = false;
+    let failed = 0;
+    const onCommit = async (): Promise<void> => {
+      await new Promise((r) => setTimeout(r, 20));
+      if (failOnce) {
+        failOnce = false;
+        failed++;
+        throw new Error('catalog unavailable');
+      }
+    };
+    const w = await BronzeWriter.open({ log, lakeDir: lake, flushRows: 200, flushIntervalMs: 3_600_000, onCommit });
+    // A backlog of several polls (10,000 records each), so the next batch is read while one lands.
+    await ingest.write(input(21, 40_000, 'a'));
+    w.start();
+    await expect.poll(() => w.stats().rowsWritten, { timeout: 5000, message: 'the first batches land' }).toBeGreaterThan(0);
+    failOnce = true;
+    await expect.poll(() => w.stats().lastError, { timeout: 5000, message: 'a landing fails while the catalog is down' }).toMatch(/catalog unavailable/);
+    await w.requestFlush();
+    await w.stop();
+    expect(failed, 'exactly one landing failed').toBe(1);
+    const rows = await query(`SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids FROM ${ticksGlob(dir)}`);
+    expect(rows[0], 'every accepted event lands exactly once').toEqual({ n: 40_000, ids: 40_000 });
+    const rejects = await query(`SELECT count(*)::INTEGER AS n FROM ${rejectsGlob(dir)}`);
+    expect(rejects[0], 'and every dead letter').toEqual({ n: 2 });
+    await log.close();
+  }, 30_000);
+
   it('in the background loop, a flush failing while the next batch is read loses and doubles nothing once writes work again', async () => {
     const { dir, log, ingest } = await setup();
     const lake = join(dir, 'lake');
