@@ -28,19 +28,27 @@ function strBytes(s: string): number {
   return s.length;
 }
 
-/** Writes u16 length + UTF-8 bytes at `pos`; the caller sized `buf` with encodedSize. Returns the end. */
-function writeStr(buf: Buffer, s: string, pos: number): number {
+/**
+ * Writes `s` as UTF-8 at `at` and returns the byte count; the caller leaves room for the worst case
+ * (3 bytes per UTF-16 unit; a lone surrogate becomes U+FFFD). Copying ASCII char codes beats
+ * Buffer#write's argument checks and encoder dispatch for the short strings written per event.
+ */
+export function writeUtf8(dst: Uint8Array, s: string, at: number): number {
   const n = s.length;
-  const at = pos + 2;
-  // Copying ASCII char codes beats Buffer#write's argument checks and encoder dispatch for short strings.
   let i = 0;
   while (i < n) {
     const c = s.charCodeAt(i);
     if (c > 0x7f) break;
-    buf[at + i] = c;
+    dst[at + i] = c;
     i++;
   }
-  const len = i === n ? n : buf.write(s, at, 'utf8');
+  return i === n ? n : Buffer.from(dst.buffer, dst.byteOffset, dst.byteLength).write(s, at, 'utf8');
+}
+
+/** Writes u16 length + UTF-8 bytes at `pos`; the caller sized `buf` with encodedSize. Returns the end. */
+function writeStr(buf: Buffer, s: string, pos: number): number {
+  const at = pos + 2;
+  const len = writeUtf8(buf, s, at);
   buf[pos] = len & 0xff;
   buf[pos + 1] = len >>> 8;
   return at + len;
@@ -231,6 +239,7 @@ export function decodeEventFields(bytes: Uint8Array, out: EventFields): void {
   out.id = '';
   out.idStart = pos + 2;
   out.idEnd = pos + 2 + buf.readUInt16LE(pos);
+  if (out.idEnd > buf.length) throw new RangeError(`event codec: id of ${out.idEnd - out.idStart} bytes runs past the record's ${buf.length}`);
 }
 
 /** Decodes `encodeEvent` output. Throws on an unknown version: the caller dead-letters the record. */

@@ -16,7 +16,7 @@ export { EventReject, validateEvent, parseEvent, parseJsonEvent, type RejectRule
 export { parseCanonicalEvent } from './canonical-event.js';
 export { sharedSlice, sharedString, stringTableMisses } from './string-table.js';
 export { readFloat64LE, writeFloat64LE } from './float64-bytes.js';
-export { encodeEvent, encodeEventInto, encodedSize, decodeEvent, decodeEventFields, eventFields, emptyEventFields, EVENT_KINDS, type EventFields } from './event-codec.js';
+export { encodeEvent, encodeEventInto, encodedSize, writeUtf8, decodeEvent, decodeEventFields, eventFields, emptyEventFields, EVENT_KINDS, type EventFields } from './event-codec.js';
 export {
   calendarFor,
   NYSE_HOLIDAYS,

@@ -56,6 +56,18 @@ describe('event codec', () => {
     expect([fromEvent.kind, fromEvent.interval, fromEvent.close, fromEvent.price], 'a bar: kind code 2, interval index of 1m, trade fields NaN').toEqual([2, 1, 1.2, NaN]);
   });
 
+  it('locates the id relative to the view it decodes, wherever the view starts in its buffer', () => {
+    const e = cases[1] as MarketEvent;
+    const bytes = encodeEvent(e);
+    const backing = new Uint8Array(bytes.length + 11);
+    backing.set(bytes, 7);
+    const view = backing.subarray(7, 7 + bytes.length);
+    const f = emptyEventFields();
+    decodeEventFields(view, f);
+    expect(Buffer.from(view).toString('utf8', f.idStart, f.idEnd), 'idStart and idEnd index into the view, not its buffer').toBe(e.id);
+    expect(() => decodeEventFields(view.subarray(0, f.idEnd - 1), f), 'an id running past the bytes is an error, not a read into whatever follows').toThrow(/runs past/);
+  });
+
   it('refuses bytes of an unknown version instead of misreading them', () => {
     const bytes = encodeEvent(cases[0] as MarketEvent);
     bytes[0] = 9;

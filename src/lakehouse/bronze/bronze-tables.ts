@@ -1,4 +1,5 @@
-import { EVENT_KINDS, INTERVALS, decodeEventFields, emptyEventFields, eventFields, type MarketEvent } from '../../domain/index.js';
+import { isUtf8 } from 'node:buffer';
+import { EVENT_KINDS, INTERVALS, decodeEventFields, emptyEventFields, eventFields, writeUtf8, type MarketEvent } from '../../domain/index.js';
 import type { LogRecord } from '../../log/log.js';
 import { sqlString } from '../../shared/sql.js';
 
@@ -18,10 +19,12 @@ export interface BronzeColumn {
 
 /**
  * One text column's values as UTF-8 bytes in one growing arena: row r is
- * `bytes[starts[r], ends[r])`, or NULL when `starts[r]` is -1. Bytes, not strings: a batch holds
- * up to two flushes of rows (200,000 and more), and a string per row outlived the young
- * generation, so every flush's ids were promoted and then marked and swept by the old-generation
- * GC. The bytes also go to DuckDB as they are, with no UTF-8 conversion per row.
+ * `bytes[starts[r], ends[r])`, or NULL when `starts[r]` is -1; every row added must be set (a row
+ * left unset reads whatever the arena's last use left). Bytes, not strings: a lane's batch holds
+ * ~100,000 rows while the next is read, and a string per row outlived the young generation, so
+ * every flush's ids were promoted and then marked and swept by the old-generation GC. The bytes
+ * go to DuckDB as they are, with no UTF-8 conversion per row; they are always valid UTF-8 (DuckDB
+ * turns invalid bytes into NULL, which the staging function's validity mask would then undo).
  */
 export class TextColumn {
   bytes: Uint8Array<ArrayBuffer>;
@@ -36,18 +39,31 @@ export class TextColumn {
     this.ends = new Int32Array(rows);
   }
 
-  setNull(row: number): void {
-    this.starts[row] = -1;
-  }
-
-  /** Copies `src[start, end)`, the UTF-8 bytes of the value, into row `row`. */
+  /**
+   * Copies `src[start, end)`, the UTF-8 bytes of the value, into row `row`. Bytes that are not
+   * valid UTF-8 (not written by the event codec) go through a string, as before, so each bad
+   * sequence becomes U+FFFD.
+   */
   setBytes(row: number, src: Uint8Array, start: number, end: number): void {
     const n = end - start;
     const at = this.#reserve(n);
     const dst = this.bytes;
     // A byte loop beats a native copy call for the short strings (ids) this mostly sees.
-    if (n <= 64) for (let i = 0; i < n; i++) dst[at + i] = src[start + i] as number;
-    else dst.set(src.subarray(start, end), at);
+    let high = 0;
+    if (n <= 64) {
+      for (let i = 0; i < n; i++) {
+        const b = src[start + i] as number;
+        high |= b;
+        dst[at + i] = b;
+      }
+    } else {
+      dst.set(src.subarray(start, end), at);
+      high = 0x80;
+    }
+    if (high >= 0x80 && !isUtf8(dst.subarray(at, at + n))) {
+      this.setString(row, Buffer.from(src.buffer, src.byteOffset, src.byteLength).toString('utf8', start, end));
+      return;
+    }
     this.starts[row] = at;
     this.ends[row] = at + n;
     this.used = at + n;
@@ -59,26 +75,12 @@ export class TextColumn {
       this.starts[row] = -1;
       return;
     }
-    // Room for the worst case (3 UTF-8 bytes per UTF-16 unit), then an ASCII fast path.
+    // Room for the worst case: 3 UTF-8 bytes per UTF-16 unit.
     const at = this.#reserve(s.length * 3);
-    const dst = this.bytes;
-    let i = 0;
-    for (; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c > 0x7f) break;
-      dst[at + i] = c;
-    }
-    const n = i === s.length ? i : Buffer.from(dst.buffer, dst.byteOffset, dst.byteLength).write(s, at, 'utf8');
+    const n = writeUtf8(this.bytes, s, at);
     this.starts[row] = at;
     this.ends[row] = at + n;
     this.used = at + n;
-  }
-
-  /** The value of row `row` as a string (tests and diagnostics). */
-  get(row: number): string | null {
-    const s = this.starts[row] as number;
-    if (s < 0) return null;
-    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).toString('utf8', s, this.ends[row]);
   }
 
   clear(): void {

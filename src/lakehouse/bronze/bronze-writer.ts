@@ -97,7 +97,7 @@ interface Part {
   readonly batch: ColumnBatch;
 }
 
-/** The batch a table's staging function hands to DuckDB, CHUNK_ROWS at a time. */
+/** The batch a (table, lane)'s staging function hands to DuckDB, CHUNK_ROWS at a time. */
 interface StageFeed {
   batch: ColumnBatch | null;
   off: number;
@@ -117,6 +117,11 @@ interface WrittenFile {
   rows: number;
   minTs: number;
   maxTs: number;
+}
+
+/** Makes files or directories durable, FSYNC_PARALLEL at a time. */
+async function syncAll(paths: readonly string[]): Promise<void> {
+  for (let i = 0; i < paths.length; i += FSYNC_PARALLEL) await Promise.all(paths.slice(i, i + FSYNC_PARALLEL).map((p) => syncPath(p)));
 }
 
 function stageFunctionName(t: BronzeTable, lane: number): string {
@@ -142,7 +147,8 @@ function stageFunction(t: BronzeTable, lane: number, feed: StageFeed): DuckDBTab
     bindFunction: (bind) => {
       for (let c = 0; c < t.columns.length; c++) bind.addResultColumn((t.columns[c] as { name: string }).name, text[c] ? VARCHAR : DOUBLE);
     },
-    // One cursor over the feed: one thread.
+    // One cursor over the feed: one thread. This is also what keeps rows in source order: one
+    // scanning thread feeding a plain projection into the partitioned COPY (see #stageLane).
     initFunction: (init) => init.setMaxThreads(1),
     mainFunction: (_info, out) => {
       const batch = feed.batch;
@@ -210,11 +216,12 @@ function lakeError(what: string, err: unknown, context: Record<string, unknown> 
  * "lake: bronze"), in micro-batches: every `flushIntervalMs` or `flushRows` rows.
  *
  * A flush, in order: (1) durably write an intent naming the log ranges it covers; (2) stage each
- * (table, partition) with DuckDB `COPY … PARTITION_BY (date, symbol)` into `_staging/` (the
- * partition columns are written into the files too, so each file stands alone; `date` is the UTC
- * date of event time); (3) fsync
- * every file and move it to `bronze/<table>/date=D/symbol=S/<topic>-p<P>-<from>-<to>.parquet`,
- * then fsync the directories; (4) commit the offsets; (5) delete the intent. File names come from
+ * (table, lane) with DuckDB `COPY … PARTITION_BY (log_partition, date, symbol)` into
+ * `_staging/<table>/<lane>/`, the lanes at once (the partition columns are written into the files
+ * too, so each file stands alone; `date` is the UTC date of event time); (3) fsync every file and
+ * move it to `bronze/<table>/date=D/symbol=S/<topic>-p<P>-<from>-<to>.parquet`, then fsync the
+ * directories; (4) hand the files to `onCommit` (the catalog) and commit the offsets; (5) delete
+ * the intent. File names come from
  * the offsets, so redoing a flush writes the same files over themselves: after a crash anywhere in
  * (2)–(5), opening the writer redoes the intent's ranges exactly (read back from the log) before
  * consuming anything new. Nothing is duplicated and nothing committed is missing.
@@ -282,8 +289,8 @@ export class BronzeWriter {
     // One thread: each query runs on the thread that issued it, so the lanes' COPYs (one connection
     // each) run side by side. With more, a query's own thread busy-waits for tasks while another
     // runs its pull, which is single-threaded and waits on this JavaScript thread (perf: ~20 % of
-    // DuckDB's CPU in the scheduler's queue and mutexes). One thread per query also keeps rows in
-    // source order, so files need no sort (see #stageLane).
+    // DuckDB's CPU in the scheduler's queue and mutexes). Insertion order is DuckDB's default,
+    // spelled out because the files rely on it (see #stageLane).
     const db = await DuckDBInstance.create(':memory:', { threads: '1', preserve_insertion_order: 'true' });
     const conns: DuckDBConnection[] = [];
     const feeds = new Map<string, StageFeed>();
@@ -559,7 +566,7 @@ export class BronzeWriter {
     this.#buffered = 0;
   }
 
-  /** Takes the buffered batches out (fresh arrays take their place) with the log ranges they cover. */
+  /** Takes the buffered batches out (spare or fresh batches take their place) with the log ranges they cover. */
   #detach(): { parts: Part[]; ranges: Intent['ranges'] } {
     const parts: Part[] = [];
     for (const d of this.#byTopic.values()) {
@@ -672,8 +679,7 @@ export class BronzeWriter {
       await this.#place(table, intent, done, dirs, committed);
     }
     try {
-      const list = [...dirs];
-      for (let i = 0; i < list.length; i += FSYNC_PARALLEL) await Promise.all(list.slice(i, i + FSYNC_PARALLEL).map((d) => syncPath(d)));
+      await syncAll([...dirs]);
     } catch (err) {
       throw lakeError('fsync the bronze directories', err);
     }
@@ -708,8 +714,10 @@ export class BronzeWriter {
       feed.off = 0;
       feed.drained = drained;
       // No ORDER BY: the batch holds each log partition's records in offset order (a poll returns
-      // runs of one partition in order), and one DuckDB thread writes rows in source order, so
-      // every file is already sorted by offset; the sort was ~1 µs of CPU a row.
+      // runs of one partition in order), and a single-threaded scan (setMaxThreads(1)) through a
+      // plain projection reaches the COPY in that order, so every file is already sorted by
+      // offset (tested; the sort was ~1 µs of CPU a row). A join, aggregate, DISTINCT or sort
+      // added to this SELECT would need the ORDER BY back.
       // Snappy, not zstd: landing is on the ingest path, and zstd took ~18 % more CPU for the
       // whole writer (5.3 against 4.5 s per million rows, BENCHMARKS.md) for files ~1.7× smaller.
       // The nightly compaction merges a closed day's files of a symbol, when there are several,
@@ -760,7 +768,8 @@ export class BronzeWriter {
         dirs.add(path.dirname(destDir));
         dirs.add(tableDir);
         dirs.add(destDir);
-        files.sort((a, b) => (a.file < b.file ? -1 : 1));
+        // part_2 before part_10: DuckDB numbers a directory's files in the order it wrote them.
+        files.sort((a, b) => a.file.localeCompare(b.file, 'en', { numeric: true }));
         files.forEach((w, i) => {
           const finalName = files.length === 1 ? `${name}.parquet` : `${name}-${i}.parquet`;
           moves.push({
@@ -784,7 +793,7 @@ export class BronzeWriter {
         });
       }
       // Every file durable first (in parallel: each fsync is a thread-pool job), then the renames.
-      for (let i = 0; i < moves.length; i += FSYNC_PARALLEL) await Promise.all(moves.slice(i, i + FSYNC_PARALLEL).map((m) => syncPath(m.file)));
+      await syncAll(moves.map((m) => m.file));
       for (const m of moves) {
         await fs.rename(m.file, m.dest);
         out.push(m.entry);
@@ -806,7 +815,7 @@ export class BronzeWriter {
       batch.clear();
       const spare = this.#spare.get(table.name);
       if (spare === undefined) this.#spare.set(table.name, [batch]);
-      else if (spare.length < 2 * LANES) spare.push(batch);
+      else if (spare.length < LANES) spare.push(batch);
     }
   }
 }

@@ -1,9 +1,9 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BronzeWriter, type LakeFile } from '../../../src/lakehouse/index.js';
+import { BronzeWriter, REJECTS_TABLE, TICKS_TABLE, type BronzeTable, type LakeFile } from '../../../src/lakehouse/index.js';
 import { StockStreamError } from '../../../src/shared/errors.js';
 import type { Log, LogConsumer } from '../../../src/log/log.js';
 import { Journal } from '../../../src/log/index.js';
@@ -269,6 +269,37 @@ describe('BronzeWriter', () => {
     await log.close();
   });
 
+  it('when one lane of a flush fails and the other succeeds, nothing of either is placed; the retry lands both exactly once', async () => {
+    const { dir, log, ingest } = await setup();
+    const lake = join(dir, 'lake');
+    // Log partition 1 (lane 1) gets a log_partition no INTEGER holds while `poison` is set, so only
+    // that lane's COPY fails; lane 0 (partitions 0 and 2) stages its files all the same.
+    let poison = true;
+    const logPartitionColumn = TICKS_TABLE.columns.findIndex((c) => c.name === 'log_partition');
+    const ticks: BronzeTable = {
+      ...TICKS_TABLE,
+      addRow(r, b) {
+        TICKS_TABLE.addRow(r, b);
+        if (poison && r.partition === 1) b.num(logPartitionColumn, 1e12);
+      },
+    };
+    const w = await BronzeWriter.open({ log, lakeDir: lake, tables: [ticks, REJECTS_TABLE] });
+    await ingest.write(input(41, 3000, 'a'));
+    await w.drain();
+    const err = await w.flush().catch((e: unknown) => e as StockStreamError);
+    expect((err as StockStreamError).code, 'the failing lane fails the flush').toBe('SS_LAKE_IO');
+    expect(existsSync(join(lake, 'bronze')), 'nothing of the flush is in place, not even the lane that worked').toBe(false);
+    poison = false;
+    await w.drain();
+    await w.flush();
+    const rows = await query(
+      `SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids, (count(*) FILTER (WHERE log_partition % 2 = 1) > 0) AS lane1, (count(*) FILTER (WHERE log_partition % 2 = 0) > 0) AS lane0 FROM ${ticksGlob(dir)}`,
+    );
+    expect(rows[0], 'after the retry, every event of both lanes lands once').toEqual({ n: 3000, ids: 3000, lane1: true, lane0: true });
+    await w.stop();
+    await log.close();
+  });
+
   it('in the background loop, a flush failing once after its files are in place (offsets not committed) loses and doubles nothing', async () => {
     const { dir, log, ingest } = await setup();
     const lake = join(dir, 'lake');
@@ -276,13 +307,15 @@ describe('BronzeWriter', () => {
     // committed, while the loop reads the next batch: the retry must rewrite exactly those files.
     let failOnce = false;
     let failed = 0;
-    const onCommit = async (): Promise<void> => {
+    const catalog = new Map<string, number>();
+    const onCommit = async (files: readonly LakeFile[]): Promise<void> => {
       await new Promise((r) => setTimeout(r, 20));
       if (failOnce) {
         failOnce = false;
         failed++;
         throw new Error('catalog unavailable');
       }
+      for (const f of files) if (f.table === 'ticks') catalog.set(f.path, f.rows);
     };
     const w = await BronzeWriter.open({ log, lakeDir: lake, flushRows: 200, flushIntervalMs: 3_600_000, onCommit });
     // A backlog of several polls (10,000 records each), so the next batch is read while one lands.
@@ -294,6 +327,7 @@ describe('BronzeWriter', () => {
     await w.requestFlush();
     await w.stop();
     expect(failed, 'exactly one landing failed').toBe(1);
+    expect([...catalog.values()].reduce((a, b) => a + b, 0), 'the catalog is told of every file, those of the failed flush included (its retry redoes them)').toBe(40_000);
     const rows = await query(`SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids FROM ${ticksGlob(dir)}`);
     expect(rows[0], 'every accepted event lands exactly once').toEqual({ n: 40_000, ids: 40_000 });
     const rejects = await query(`SELECT count(*)::INTEGER AS n FROM ${rejectsGlob(dir)}`);
