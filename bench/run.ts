@@ -129,7 +129,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
   const br = benchBronze({ rows: options.quick ? 200_000 : 1_000_000 });
   say('## Lakehouse: bronze writer sustained rate');
   say('');
-  say(`${fmt(br.rows)} events already in the journal (4 partitions), landed by the bronze writer alone in a fresh process, its background loop flushing every 100,000 rows (the next batch is read while DuckDB writes the last): decode, DuckDB staging, one \`COPY … PARTITION_BY (log_partition, date, symbol)\` to snappy Parquet, fsync, rename, commit (${fmt(br.files)} files).`);
+  say(`${fmt(br.rows)} events already in the journal (4 partitions), landed by the bronze writer alone in a fresh process, its background loop flushing every 100,000 rows (the next batch is read while DuckDB writes the last): decode, DuckDB staging, a \`COPY … PARTITION_BY (log_partition, date, symbol)\` to snappy Parquet per lane (log partition p % 2; the two run at once), fsync, rename, commit (${fmt(br.files)} files).`);
   say('');
   say('| bronze writer | live pipeline (end to end, above) | ratio |');
   say('|---:|---:|---:|');
