@@ -1,7 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { EVENT_KINDS, INTERVALS, decodeEventFields, emptyEventFields, eventFields, writeUtf8, type MarketEvent } from '../../domain/index.js';
 import type { LogRecord } from '../../log/log.js';
-import { sqlString } from '../../shared/sql.js';
 
 /** DuckDB column types the bronze tables use. */
 export type BronzeColumnType = 'VARCHAR' | 'DOUBLE' | 'BIGINT' | 'INTEGER';
@@ -11,8 +10,9 @@ export interface BronzeColumn {
   readonly type: BronzeColumnType;
   /**
    * A VARCHAR column with few distinct values, staged as a number: the index in `values` when
-   * given, else in the batch's own dictionary of the strings it has seen. Handing DuckDB one string
-   * per row costs a native call each; numbers go over a whole chunk at a time.
+   * given, else in the batch's own dictionary of the strings it has seen; DuckDB gets it as an
+   * ENUM of those strings. Handing DuckDB one string per row costs a native call each; codes go
+   * over a whole chunk at a time.
    */
   readonly coded?: { readonly values?: readonly string[] };
 }
@@ -182,19 +182,20 @@ export class ColumnBatch {
     for (const v of this.dictValues) v.length = 0;
   }
 
+  /** A coded column's strings by code (its fixed list or the batch's dictionary); null for other columns. */
+  codedValues(c: number): readonly string[] | null {
+    const col = this.columns[c] as BronzeColumn;
+    return col.coded ? (col.coded.values ?? (this.dictValues[c] as string[])) : null;
+  }
+
   /**
-   * The SQL expression that turns staged column `c` back into its type: a coded string is looked
-   * up in its list (DuckDB lists are 1-based), BIGINT and INTEGER are cast from the staged double
-   * (exact: epoch ms and offsets are far below 2^53).
+   * The SQL expression that turns staged column `c` into its type: BIGINT and INTEGER are cast
+   * from the staged double (exact: epoch ms and offsets are far below 2^53); a coded string is
+   * staged as an ENUM of its values, which Parquet receives as the strings themselves.
    */
   sqlValue(c: number): string {
     const col = this.columns[c] as BronzeColumn;
     const ref = `"${col.name}"`;
-    if (col.coded) {
-      const values = col.coded.values ?? (this.dictValues[c] as string[]);
-      if (values.length === 0) return `CAST(NULL AS VARCHAR)`;
-      return `[${values.map(sqlString).join(', ')}][CAST(${ref} AS INTEGER) + 1]`;
-    }
     if (col.type === 'BIGINT' || col.type === 'INTEGER') return `CAST(${ref} AS ${col.type})`;
     return ref;
   }

@@ -1,5 +1,5 @@
 import bindings from '@duckdb/node-bindings';
-import { DuckDBInstance, DuckDBTableFunction, DOUBLE, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTableFunction, DOUBLE, ENUM, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { syncPath, writeFileAtomic } from '../../log/journal/fs-io.js';
@@ -131,21 +131,47 @@ function stageFunctionName(t: BronzeTable, lane: number): string {
 // One chunk's validity mask, written per column and copied into the vector.
 const validity = new ArrayBuffer(CHUNK_ROWS / 8);
 const validityWords = new Uint32Array(validity);
+// One chunk of enum codes, by the enum's storage width (1, 2 or 4 bytes: DuckDB sizes it by the member count).
+const codes = { 1: new Uint8Array(CHUNK_ROWS), 2: new Uint16Array(CHUNK_ROWS), 4: new Uint32Array(CHUNK_ROWS) } as const;
+
+/** Bytes per code of a DuckDB ENUM of `members` values (ENUM() in @duckdb/node-api picks the same). */
+function enumWidth(members: number): 1 | 2 | 4 {
+  return members < 256 ? 1 : members < 65_536 ? 2 : 4;
+}
 
 /**
  * A table function DuckDB pulls a batch from, a chunk at a time: number columns (NaN = NULL) are
- * copied into the vector from the batch's Float64Array in one call, strings assigned one by one
- * from their UTF-8 bytes,
- * and every row's validity written (a VARCHAR row left unwritten and not marked NULL would be read
- * as garbage). It runs inside the flush's COPY, so rows go from the batch to Parquet without a
- * staging table. https://duckdb.org/docs/api/c/table_functions
+ * copied into the vector from the batch's Float64Array in one call; coded strings go as ENUM codes
+ * (the enum's members are the batch's dictionary, fixed at bind), also in one call per column;
+ * other strings are assigned one by one from their UTF-8 bytes. Every row's validity is written (a
+ * VARCHAR row left unwritten and not marked NULL would be read as garbage). It runs inside the
+ * flush's COPY, so rows go from the batch to Parquet without a staging table.
+ * https://duckdb.org/docs/api/c/table_functions
+ *
+ * ENUM rather than a code looked up in a list by the COPY's SQL: DuckDB partitions and writes an
+ * enum by its code, and Parquet gets the same UTF-8 string column either way; a COPY of 210,000
+ * bronze rows took 198-218 ms against 227-289 ms (one thread, alone).
  */
 function stageFunction(t: BronzeTable, lane: number, feed: StageFeed): DuckDBTableFunction {
   const text = t.columns.map(isText);
+  /** Per column: the code width of its enum in the COPY being bound, 0 for other columns. */
+  const widths = t.columns.map(() => 0);
   return DuckDBTableFunction.create({
     name: stageFunctionName(t, lane),
     bindFunction: (bind) => {
-      for (let c = 0; c < t.columns.length; c++) bind.addResultColumn((t.columns[c] as { name: string }).name, text[c] ? VARCHAR : DOUBLE);
+      for (let c = 0; c < t.columns.length; c++) {
+        const name = (t.columns[c] as { name: string }).name;
+        const members = feed.batch?.codedValues(c) ?? null;
+        if (members !== null) {
+          // A batch with rows has a member for every code it holds; an empty list still needs one.
+          const values = members.length === 0 ? [''] : members;
+          widths[c] = enumWidth(values.length);
+          bind.addResultColumn(name, ENUM(values));
+        } else {
+          widths[c] = 0;
+          bind.addResultColumn(name, text[c] ? VARCHAR : DOUBLE);
+        }
+      }
     },
     // One cursor over the feed: one thread. This is also what keeps rows in source order: one
     // scanning thread feeding a plain projection into the partitioned COPY (see #stageLane).
@@ -174,6 +200,18 @@ function stageFunction(t: BronzeTable, lane: number, feed: StageFeed): DuckDBTab
             if (s < 0) validityWords[i >>> 5] = (validityWords[i >>> 5] as number) & ~(1 << (i & 31));
             else bindings.vector_assign_string_element_len(vec, i, bytes.subarray(s, ends[off + i]));
           }
+        } else if (widths[c] !== 0) {
+          const width = widths[c] as 1 | 2 | 4;
+          const col = batch.nums[c] as Float64Array<ArrayBuffer>;
+          const out = codes[width];
+          for (let i = 0; i < n; i++) {
+            const v = col[off + i] as number;
+            if (v !== v) {
+              validityWords[i >>> 5] = (validityWords[i >>> 5] as number) & ~(1 << (i & 31));
+              out[i] = 0;
+            } else out[i] = v;
+          }
+          bindings.copy_data_to_vector(vec, 0, out.buffer, 0, n * width);
         } else {
           const col = batch.nums[c] as Float64Array<ArrayBuffer>;
           for (let i = 0; i < n; i++) {

@@ -162,6 +162,14 @@ describe('BronzeWriter', () => {
     await reopened.close();
     expect(inMemory.rows, 'from the event object: every column of every kind, NULL where the kind has no such field').toEqual(expected);
     expect(fromDisk.rows, 'from the record bytes: the same rows, floats bit-exact').toEqual(expected);
+    // Coded columns are staged as ENUMs; the files must still hold plain UTF-8 strings, so every
+    // reader (and files landed before) sees VARCHAR.
+    const schema = await query(
+      `SELECT name, type, converted_type FROM parquet_schema('${join(dir, 'lake-a', inMemory.catalog.find((f) => f.table === 'ticks')?.path ?? 'missing')}') WHERE name IN ('kind', 'symbol', 'source', 'bar_interval') ORDER BY name`,
+    );
+    expect(schema, 'coded columns are UTF-8 byte arrays in Parquet, as any string column').toEqual(
+      ['bar_interval', 'kind', 'source', 'symbol'].map((name) => ({ name, type: 'BYTE_ARRAY', converted_type: 'UTF8' })),
+    );
     const ticks = inMemory.catalog.filter((f) => f.table === 'ticks').sort((a, b) => a.minTs - b.minTs);
     expect(
       ticks.map((f) => [f.symbol, f.rows, f.minTs, f.maxTs]),
