@@ -129,6 +129,20 @@ describe('BronzeWriter', () => {
     await reopened.close();
   });
 
+  it('lands a batch of 1,000 symbols (2-byte enums) with every row under its own symbol', async () => {
+    const { dir, log, ingest } = await setup();
+    // Over 255 distinct symbols in each lane's batch (~500 each): DuckDB's enum of them stores 2-byte codes.
+    const events = Array.from({ length: 5000 }, (_, i) => ({ kind: 'trade', symbol: `S${i % 1000}`, ts: T0 + i, source: 'test', id: `e${i}`, price: 1 + (i % 1000), size: 1 }));
+    await ingest.write(events);
+    const w = await BronzeWriter.open({ log, lakeDir: join(dir, 'lake') });
+    await w.drain();
+    await w.flush();
+    await w.stop();
+    const rows = await query(`SELECT count(*)::INTEGER AS n, count(DISTINCT symbol)::INTEGER AS syms, count(*) FILTER (WHERE symbol <> 'S' || CAST(price - 1 AS INTEGER))::INTEGER AS wrong FROM ${ticksGlob(dir)}`);
+    expect(rows[0], 'every row lands once under the symbol it was ingested with').toEqual({ n: 5000, syms: 1000, wrong: 0 });
+    await log.close();
+  });
+
   it('keeps every field of every kind exactly, whether the record comes with its event in memory or as bytes from disk', async () => {
     const { dir, log, ingest } = await setup();
     const events = [
