@@ -200,25 +200,20 @@ function stageFunction(t: BronzeTable, lane: number, feed: StageFeed): DuckDBTab
             if (s < 0) validityWords[i >>> 5] = (validityWords[i >>> 5] as number) & ~(1 << (i & 31));
             else bindings.vector_assign_string_element_len(vec, i, bytes.subarray(s, ends[off + i]));
           }
-        } else if (widths[c] !== 0) {
-          const width = widths[c] as 1 | 2 | 4;
-          const col = batch.nums[c] as Float64Array<ArrayBuffer>;
-          const out = codes[width];
-          for (let i = 0; i < n; i++) {
-            const v = col[off + i] as number;
-            if (v !== v) {
-              validityWords[i >>> 5] = (validityWords[i >>> 5] as number) & ~(1 << (i & 31));
-              out[i] = 0;
-            } else out[i] = v;
-          }
-          bindings.copy_data_to_vector(vec, 0, out.buffer, 0, n * width);
         } else {
           const col = batch.nums[c] as Float64Array<ArrayBuffer>;
           for (let i = 0; i < n; i++) {
             const v = col[off + i] as number;
             if (v !== v) validityWords[i >>> 5] = (validityWords[i >>> 5] as number) & ~(1 << (i & 31));
           }
-          bindings.copy_data_to_vector(vec, 0, col.buffer, off * 8, n * 8);
+          const width = widths[c] as 0 | 1 | 2 | 4;
+          if (width === 0) bindings.copy_data_to_vector(vec, 0, col.buffer, off * 8, n * 8);
+          else {
+            // Converted in one native call; a NULL's NaN becomes code 0, which its validity bit hides.
+            const out = codes[width];
+            out.set(col.subarray(off, off + n));
+            bindings.copy_data_to_vector(vec, 0, out.buffer, 0, n * width);
+          }
         }
         bindings.vector_ensure_validity_writable(vec);
         bindings.copy_data_to_vector_validity(vec, 0, validity, 0, Math.ceil(n / 64) * 8);
