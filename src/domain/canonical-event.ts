@@ -22,93 +22,85 @@ import type { ValidationPolicy } from './validate.js';
  * paths agree over generated valid and damaged messages.
  */
 
-const TRADE_HEAD = '{"kind":"trade","symbol":"';
-const QUOTE_HEAD = '{"kind":"quote","symbol":"';
-const HEAD_LENGTH = TRADE_HEAD.length;
-const AFTER_SYMBOL = '","ts":';
-const AFTER_TS = ',"source":"';
-const AFTER_SOURCE = '","id":"';
-const AFTER_ID_TRADE = '","price":';
-const AFTER_PRICE = ',"size":';
-const CONDITIONS = ',"conditions":[';
-const AFTER_ID_QUOTE = '","bid":';
-const AFTER_BID = ',"ask":';
-const AFTER_ASK = ',"bidSize":';
-const AFTER_BID_SIZE = ',"askSize":';
+/*
+ * The shape is checked by one regular expression per kind before anything is read: irregexp
+ * compiles it to native code that scans the ~100 characters in ~80 ns, where a charCodeAt loop
+ * with a startsWith per key took ~2 ns a character and ~20 ns a key (~600 ns a tick against ~370 ns,
+ * measured over the end-to-end bench's messages). Once a text matches, every key, string and number
+ * is where the shape says, so reading the fields only looks for the closing quotes (indexOf) and
+ * the digits. Its parts:
+ *  - SYMBOL: validateEvent's SYMBOL_RE `^[A-Z0-9][A-Z0-9.\-:/^=_]{0,31}$`;
+ *  - TEXT: a JSON string's content without escapes or control characters (JSON.parse's business);
+ *    sources and ids must not be empty, conditions may;
+ *  - NUMBER: a JSON number without a sign (negative values are never canonical).
+ */
+const SYMBOL = '[A-Z0-9][A-Z0-9.\\-:/^=_]{0,31}';
+const TEXT = '[^"\\\\\\x00-\\x1f]';
+const NUMBER = '(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?';
+const HEAD = (kind: string): string => `^\\{"kind":"${kind}","symbol":"${SYMBOL}","ts":${NUMBER},"source":"${TEXT}+","id":"${TEXT}+"`;
+const TRADE_SHAPE = new RegExp(`${HEAD('trade')},"price":${NUMBER},"size":${NUMBER}(?:,"conditions":\\[(?:"${TEXT}*"(?:,"${TEXT}*")*)?\\])?\\}$`);
+const QUOTE_SHAPE = new RegExp(`${HEAD('quote')},"bid":${NUMBER},"ask":${NUMBER},"bidSize":${NUMBER},"askSize":${NUMBER}\\}$`);
+
+/** Where the symbol starts: after `{"kind":"trade","symbol":"` (a quote's head has the same length). */
+const SYMBOL_AT = '{"kind":"trade","symbol":"'.length;
+/** From the character after one field's value to the start of the next one's. */
+const TO_TS = '","ts":'.length;
+const TO_SOURCE = ',"source":"'.length;
+const TO_ID = '","id":"'.length;
+const TO_PRICE = '","price":'.length;
+const TO_SIZE = ',"size":'.length;
+const TO_CONDITIONS = ',"conditions":['.length;
+const TO_BID = '","bid":'.length;
+const TO_ASK = ',"ask":'.length;
+const TO_BID_SIZE = ',"bidSize":'.length;
+const TO_ASK_SIZE = ',"askSize":'.length;
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const CLOSE_BRACE = 0x7d;
-
-/**
- * Symbol characters, the rule of validateEvent's SYMBOL_RE `^[A-Z0-9][A-Z0-9.\-:/^=_]{0,31}$`:
- * bit 1 = may start a symbol, bit 2 = may follow. Checked while scanning, so no regex runs.
- */
-const SYMBOL_CHAR = new Uint8Array(128);
-for (let c = 0x30; c <= 0x39; c++) SYMBOL_CHAR[c] = 3;
-for (let c = 0x41; c <= 0x5a; c++) SYMBOL_CHAR[c] = 3;
-for (const ch of '.-:/^=_') SYMBOL_CHAR[ch.charCodeAt(0)] = 2;
-const MAX_SYMBOL_LENGTH = 32;
+/** The character that tells the kinds apart: `{"kind":"t…` or `{"kind":"q…`. */
+const KIND_AT = '{"kind":"'.length;
 
 /** Exact powers of ten: every 10^k up to 10^22 is a double without rounding. */
 const POW10: number[] = [];
 for (let k = 0, p = 1; k <= 22; k++, p *= 10) POW10.push(p);
 const TWO_POW_53 = 2 ** 53;
 
-/** Where the last scanned number or string ended (module state: no result objects on the hot path). */
+/** Where the last read number ended (module state: no result objects on the hot path). */
 let end = 0;
 /**
- * The last scanned number. Returned through a typed array, not as the function's value: a double
+ * The last read number. Returned through a typed array, not as the function's value: a double
  * returned from a call that is not inlined is boxed, a heap number per field and tick.
  */
 const NUM = new Float64Array(1);
 
 /**
- * Reads the JSON number starting at `at` (no sign: negative values are never canonical) into
- * NUM[0] and sets `end` after it. NUM[0] is NaN when the text there is no JSON number. The value equals JSON.parse's:
- * a mantissa below 2^53 with at most 22 fractional digits is exact, as is 10^k, so one IEEE division
- * gives the correctly rounded decimal (Clinger's fast path); any other number goes to Number(),
- * which rounds as JSON.parse does.
+ * Reads the JSON number starting at `at`, which the shape has already checked, into NUM[0] and
+ * sets `end` after it. The value equals JSON.parse's: a mantissa below 2^53 with at most 22
+ * fractional digits is exact, as is 10^k, so one IEEE division gives the correctly rounded decimal
+ * (Clinger's fast path); any other number goes to Number(), which rounds as JSON.parse does.
  */
-function notANumber(): void {
-  NUM[0] = Number.NaN;
-}
-
 function readNumber(text: string, at: number): void {
   let i = at;
   let c = text.charCodeAt(i);
   let m = 0;
-  if (c === 0x30) {
+  while (c >= 0x30 && c <= 0x39) {
+    m = m * 10 + (c - 0x30);
     c = text.charCodeAt(++i);
-    // JSON forbids leading zeros ("01").
-    if (c >= 0x30 && c <= 0x39) return notANumber();
-  } else if (c >= 0x31 && c <= 0x39) {
-    do {
-      m = m * 10 + (c - 0x30);
-      c = text.charCodeAt(++i);
-    } while (c >= 0x30 && c <= 0x39);
-  } else {
-    return notANumber();
   }
   let fraction = 0;
   if (c === 0x2e) {
     c = text.charCodeAt(++i);
-    if (!(c >= 0x30 && c <= 0x39)) return notANumber();
-    do {
+    while (c >= 0x30 && c <= 0x39) {
       m = m * 10 + (c - 0x30);
       fraction++;
       c = text.charCodeAt(++i);
-    } while (c >= 0x30 && c <= 0x39);
+    }
   }
   let exponent = false;
   if (c === 0x65 || c === 0x45) {
+    exponent = true;
     c = text.charCodeAt(++i);
     if (c === 0x2b || c === 0x2d) c = text.charCodeAt(++i);
-    if (!(c >= 0x30 && c <= 0x39)) return notANumber();
-    do {
-      c = text.charCodeAt(++i);
-    } while (c >= 0x30 && c <= 0x39);
-    exponent = true;
+    while (c >= 0x30 && c <= 0x39) c = text.charCodeAt(++i);
   }
   end = i;
   // m only grows and rounding is monotonic, so a computed m below 2^53 means every step was exact.
@@ -116,41 +108,15 @@ function readNumber(text: string, at: number): void {
   else NUM[0] = Number(text.slice(at, i));
 }
 
-/**
- * Finds the closing quote of a string whose content starts at `at`; returns its index, or -1 when
- * the content has an escape or a control character (JSON.parse's business) or the text ends.
- */
-function stringEnd(text: string, at: number): number {
-  const n = text.length;
-  for (let i = at; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) return i;
-    if (c === BACKSLASH || c < 0x20) return -1;
-  }
-  return -1;
-}
-
-/** Reads `,"conditions":[…]` strings from `at` (after the bracket); sets `end` after `]`, or returns null. */
-function readConditions(text: string, at: number): string[] | null {
+/** The strings of a conditions list the shape has checked, from `at` (after `[`): each is `"…"` then `,` or `]`. */
+function readConditions(text: string, at: number): string[] {
   const out: string[] = [];
-  let i = at;
-  if (text.charCodeAt(i) === 0x5d) {
-    end = i + 1;
-    return out;
-  }
-  for (;;) {
-    if (text.charCodeAt(i) !== QUOTE) return null;
-    const close = stringEnd(text, i + 1);
-    if (close < 0) return null;
+  for (let i = at; text.charCodeAt(i) === QUOTE; ) {
+    const close = text.indexOf('"', i + 1);
     out.push(text.slice(i + 1, close));
-    const c = text.charCodeAt(close + 1);
-    if (c === 0x5d) {
-      end = close + 2;
-      return out;
-    }
-    if (c !== 0x2c) return null;
     i = close + 2;
   }
+  return out;
 }
 
 /** A finite number > 0 (prices); false for NaN, the "not a number here" mark of readNumber. */
@@ -168,76 +134,48 @@ function isNonNegative(v: number): boolean {
  * under `policy` (the same event, field for field); null means "take the general path".
  */
 export function parseCanonicalEvent(text: string, policy: ValidationPolicy): MarketEvent | null {
-  const isTrade = text.startsWith(TRADE_HEAD);
-  if (!isTrade && !text.startsWith(QUOTE_HEAD)) return null;
-  const n = text.length;
+  const isTrade = text.charCodeAt(KIND_AT) === 0x74;
+  if (isTrade ? !TRADE_SHAPE.test(text) : !QUOTE_SHAPE.test(text)) return null;
 
-  // symbol, checked against the symbol rule as it is scanned
-  let i = HEAD_LENGTH;
-  if (((SYMBOL_CHAR[text.charCodeAt(i)] ?? 0) & 1) === 0) return null;
-  i++;
-  for (;;) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) break;
-    if (((SYMBOL_CHAR[c] ?? 0) & 2) === 0) return null;
-    i++;
-  }
-  if (i - HEAD_LENGTH > MAX_SYMBOL_LENGTH) return null;
-  const symbol = sharedSlice(text, HEAD_LENGTH, i);
+  let i = text.indexOf('"', SYMBOL_AT);
+  const symbol = sharedSlice(text, SYMBOL_AT, i);
   if (policy.knownSymbols !== null && !policy.knownSymbols.has(symbol)) return null;
 
-  if (!text.startsWith(AFTER_SYMBOL, i)) return null;
-  readNumber(text, i + AFTER_SYMBOL.length);
+  readNumber(text, i + TO_TS);
   const ts = NUM[0] as number;
   if (!(ts <= policy.now + policy.maxFutureMs && ts >= policy.now - policy.maxPastMs && ts < Number.POSITIVE_INFINITY)) return null;
-  i = end;
 
-  if (!text.startsWith(AFTER_TS, i)) return null;
-  const sourceAt = i + AFTER_TS.length;
-  i = stringEnd(text, sourceAt);
-  if (i <= sourceAt) return null;
+  const sourceAt = end + TO_SOURCE;
+  i = text.indexOf('"', sourceAt);
   const source = sharedSlice(text, sourceAt, i);
-
-  if (!text.startsWith(AFTER_SOURCE, i)) return null;
-  const idAt = i + AFTER_SOURCE.length;
-  i = stringEnd(text, idAt);
-  if (i <= idAt) return null;
+  const idAt = i + TO_ID;
+  i = text.indexOf('"', idAt);
   const id = text.slice(idAt, i);
 
   if (isTrade) {
-    if (!text.startsWith(AFTER_ID_TRADE, i)) return null;
-    readNumber(text, i + AFTER_ID_TRADE.length);
+    readNumber(text, i + TO_PRICE);
     const price = NUM[0] as number;
-    if (!isPositive(price) || !text.startsWith(AFTER_PRICE, end)) return null;
-    readNumber(text, end + AFTER_PRICE.length);
+    if (!isPositive(price)) return null;
+    readNumber(text, end + TO_SIZE);
     const size = NUM[0] as number;
     if (!isNonNegative(size)) return null;
-    i = end;
-    let conditions: string[] | undefined;
-    if (text.startsWith(CONDITIONS, i)) {
-      const list = readConditions(text, i + CONDITIONS.length);
-      if (list === null) return null;
-      conditions = list;
-      i = end;
-    }
-    if (i !== n - 1 || text.charCodeAt(i) !== CLOSE_BRACE) return null;
+    // The shape ends `}` right after the size unless a conditions list follows.
+    const conditions = end === text.length - 1 ? NO_CONDITIONS : readConditions(text, end + TO_CONDITIONS);
     // The literal of trade() written out: a call that is not inlined would box these numbers.
-    return { kind: 'trade', symbol, ts, source, id, price, size, conditions: conditions ?? NO_CONDITIONS };
+    return { kind: 'trade', symbol, ts, source, id, price, size, conditions };
   }
 
-  if (!text.startsWith(AFTER_ID_QUOTE, i)) return null;
-  readNumber(text, i + AFTER_ID_QUOTE.length);
+  readNumber(text, i + TO_BID);
   const bid = NUM[0] as number;
-  if (!isPositive(bid) || !text.startsWith(AFTER_BID, end)) return null;
-  readNumber(text, end + AFTER_BID.length);
+  if (!isPositive(bid)) return null;
+  readNumber(text, end + TO_ASK);
   const ask = NUM[0] as number;
-  if (!isPositive(ask) || !text.startsWith(AFTER_ASK, end)) return null;
-  readNumber(text, end + AFTER_ASK.length);
+  if (!isPositive(ask)) return null;
+  readNumber(text, end + TO_BID_SIZE);
   const bidSize = NUM[0] as number;
-  if (!isNonNegative(bidSize) || !text.startsWith(AFTER_BID_SIZE, end)) return null;
-  readNumber(text, end + AFTER_BID_SIZE.length);
+  if (!isNonNegative(bidSize)) return null;
+  readNumber(text, end + TO_ASK_SIZE);
   const askSize = NUM[0] as number;
   if (!isNonNegative(askSize) || bid > ask) return null;
-  if (end !== n - 1 || text.charCodeAt(end) !== CLOSE_BRACE) return null;
   return { kind: 'quote', symbol, ts, source, id, bid, ask, bidSize, askSize };
 }
