@@ -165,9 +165,10 @@ export class Lakehouse {
     return exportGold(new ParquetExporter(this.db), this.runner, r, Date.now());
   }
 
-  /** For the bronze writer's onCommit. */
-  registerFiles(files: readonly LakeFile[]): Promise<void> {
-    return this.db.registerFiles(files);
+  /** For the bronze writer's onCommit: catalogs the files, and lets views that were empty see them. */
+  async registerFiles(files: readonly LakeFile[]): Promise<void> {
+    await this.db.registerFiles(files);
+    await this.runner.refreshViews();
   }
 
   /** Starts the schedules (after catching up missed slots), when jobs are enabled. */

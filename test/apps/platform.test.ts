@@ -77,3 +77,27 @@ describe('Platform with bad input', () => {
     expect(kpi?.volume, 'duplicates add no volume; the late trade still counts in session KPIs').toBe(400);
   });
 });
+
+describe('Platform with the lake on', () => {
+  it('bronze.* shows the files the bronze writer lands at once, without waiting for a model run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ss-platform-'));
+    dirs.push(dir);
+    const config = loadConfig({ env: {}, overrides: { dataDir: dir, port: 0, 'lake.jobs.enabled': false } });
+    const p = await Platform.start({ config, logger: createLogger('silent'), serve: false });
+    platforms.push(p);
+    const lake = p.lakehouse!;
+    const count = async (table: string): Promise<number> => Number((await lake.sql.query(`SELECT count(*) FROM ${table}`)).rows[0]?.[0]);
+    expect(await count('bronze.ticks'), 'nothing landed yet: the view is empty, not an error').toBe(0);
+
+    const now = Date.now();
+    await p.ingest.write(Array.from({ length: 40 }, (_, i) => ({ kind: 'trade', symbol: i % 2 ? 'AAPL' : 'MSFT', ts: now - 1_000 + i, source: 'test', id: `v${i}`, price: 190, size: 10 })));
+    await p.bronze!.requestFlush();
+    expect(await count('bronze.ticks'), 'the first flush is visible in the view it landed under, before any model run').toBe(40);
+    expect(await count('bronze.rejects'), 'a table still without files stays an empty view').toBe(0);
+
+    await p.ingest.write([{ kind: 'trade', symbol: 'AAPL', ts: now, source: 'test', id: 'later', price: 191, size: 5 }, { kind: 'trade', symbol: 'AAPL', ts: now, source: 'test', id: 'bad', price: -1, size: 5 }]);
+    await p.bronze!.requestFlush();
+    expect([await count('bronze.ticks'), await count('bronze.rejects')], 'later flushes and the first reject show too').toEqual([41, 1]);
+    expect(await lake.jobs.runs({ limit: 10 }), 'no job ran: the views followed the writer alone').toEqual([]);
+  });
+});

@@ -119,7 +119,13 @@ type ResolvedRunnerOptions = Required<Omit<ModelRunnerOptions, 'logger' | 'vars'
 
 export class ModelRunner {
   readonly #o: ResolvedRunnerOptions;
-  #running: Promise<ModelRunResult> | null = null;
+  /** The run or view refresh in progress: they never overlap (each re-creates views). */
+  #running: Promise<unknown> | null = null;
+  /**
+   * Bronze tables that had no file when a view over them was last rendered: such a view is an
+   * empty typed relation (read_parquet refuses a glob that matches nothing) until it is re-created.
+   */
+  readonly #emptyBronze = new Set<string>();
 
   private constructor(o: ResolvedRunnerOptions) {
     this.#o = o;
@@ -153,9 +159,36 @@ export class ModelRunner {
   }
 
   /** Runs the selected models; concurrent calls wait for the one in progress (a run never overlaps itself). */
-  async run(options: RunOptions = {}): Promise<ModelRunResult> {
+  run(options: RunOptions = {}): Promise<ModelRunResult> {
+    return this.#exclusive(() => this.#run(options));
+  }
+
+  /**
+   * Re-creates the view models rendered while a bronze table they read had no file, once it has
+   * one. The bronze writer's commits call it, so `bronze.*` shows the first files as they land
+   * instead of after the next model run (up to a minute at the default schedule). Cheap after
+   * that: once every bronze table had a file, it returns at once.
+   */
+  async refreshViews(): Promise<void> {
+    if (this.#emptyBronze.size === 0) return;
+    let landed = false;
+    for (const t of this.#emptyBronze) if (await this.#o.lake.hasBronzeFiles(t)) landed = true;
+    if (!landed) return;
+    await this.#exclusive(async () => {
+      // Rendering adds back the tables that are still empty.
+      this.#emptyBronze.clear();
+      const conn = await this.#o.lake.connect();
+      try {
+        for (const m of this.#o.project.models) if (m.config.materialized === 'view') await this.#deployView(conn, m);
+      } finally {
+        conn.closeSync();
+      }
+    });
+  }
+
+  async #exclusive<T>(fn: () => Promise<T>): Promise<T> {
     while (this.#running !== null) await this.#running.catch(() => undefined);
-    const p = this.#o.lake.shared(() => this.#run(options));
+    const p = this.#o.lake.shared(fn);
     this.#running = p;
     try {
       return await p;
@@ -281,7 +314,10 @@ export class ModelRunner {
     const empty = `SELECT ${t.columns.map((c) => `CAST(NULL AS ${c.type}) AS "${c.name}"`).join(', ')}, CAST(NULL AS DATE) AS date WHERE false`;
     const opts = "hive_partitioning = true, hive_types = {'date': DATE, 'symbol': VARCHAR}, union_by_name = true";
     if (files === null) {
-      if (!(await this.#o.lake.hasBronzeFiles(table))) return empty;
+      if (!(await this.#o.lake.hasBronzeFiles(table))) {
+        this.#emptyBronze.add(table);
+        return empty;
+      }
       const all = `read_parquet(${sqlString(this.#o.lake.resolve(`bronze/${table}/*/*/*.parquet`))}, ${opts}`;
       if (upToSeq >= BIG) return `SELECT * FROM ${all})`;
       const later = `SELECT ${sqlString(`${this.#o.lake.lakeDir}/`)} || path FROM meta.lake_files WHERE layer = 'bronze' AND tbl = ${sqlString(table)} AND seq > ${upToSeq}`;
