@@ -1,6 +1,6 @@
 import { INTERVALS, type Interval } from './interval.js';
 import { bar, quote, trade, type MarketEvent } from './market-event.js';
-import { readFloat64LE, writeFloat64LE } from './float64-bytes.js';
+import { readFloat64LE } from './float64-bytes.js';
 import { sharedString } from './string-table.js';
 
 /**
@@ -68,34 +68,61 @@ export function encodedSize(e: MarketEvent): number {
 }
 
 /**
+ * At least the bytes encodeEventInto writes for `e` (3 per UTF-16 unit of its strings), from
+ * string lengths alone: a writer that encodes into scratch room checks it instead of scanning
+ * every string twice (encodedSize cost ~45 ns a tick).
+ */
+export function maxEncodedSize(e: MarketEvent): number {
+  let size = 2 + 8 + 6 + 3 * (e.symbol.length + e.source.length + e.id.length);
+  if (e.kind === 'trade') {
+    size += 17;
+    const cs = e.conditions;
+    for (let i = 0; i < cs.length; i++) size += 2 + 3 * (cs[i] as string).length;
+  } else if (e.kind === 'quote') size += 32;
+  else size += 41;
+  return size;
+}
+
+/** The DataView of the buffer encodeEventInto wrote into last: writers reuse one buffer for many events. */
+let viewOf: Uint8Array | null = null;
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+/**
  * Encodes `e` into `buf` at `pos`, which must have encodedSize(e) bytes left; returns the end.
  * Lets a writer encode a whole batch into one buffer instead of allocating one per event.
+ * Numbers go through a DataView, which the compiler inlines (~3 ns a double, against ~10 ns for
+ * eight byte stores).
  */
 export function encodeEventInto(e: MarketEvent, buf: Buffer, pos: number): number {
+  if (buf !== viewOf) {
+    viewOf = buf;
+    view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  const v = view;
   buf[pos] = VERSION;
   buf[pos + 1] = KIND_CODE[e.kind];
-  writeFloat64LE(buf, pos + 2, e.ts);
+  v.setFloat64(pos + 2, e.ts, true);
   let p = pos + 10;
   if (e.kind === 'trade') {
-    writeFloat64LE(buf, p, e.price);
-    writeFloat64LE(buf, p + 8, e.size);
+    v.setFloat64(p, e.price, true);
+    v.setFloat64(p + 8, e.size, true);
     buf[p + 16] = e.conditions.length;
     p += 17;
     const cs = e.conditions;
     for (let i = 0; i < cs.length; i++) p = writeStr(buf, cs[i] as string, p);
   } else if (e.kind === 'quote') {
-    writeFloat64LE(buf, p, e.bid);
-    writeFloat64LE(buf, p + 8, e.ask);
-    writeFloat64LE(buf, p + 16, e.bidSize);
-    writeFloat64LE(buf, p + 24, e.askSize);
+    v.setFloat64(p, e.bid, true);
+    v.setFloat64(p + 8, e.ask, true);
+    v.setFloat64(p + 16, e.bidSize, true);
+    v.setFloat64(p + 24, e.askSize, true);
     p += 32;
   } else {
     buf[p] = INTERVALS.indexOf(e.interval);
-    writeFloat64LE(buf, p + 1, e.open);
-    writeFloat64LE(buf, p + 9, e.high);
-    writeFloat64LE(buf, p + 17, e.low);
-    writeFloat64LE(buf, p + 25, e.close);
-    writeFloat64LE(buf, p + 33, e.volume);
+    v.setFloat64(p + 1, e.open, true);
+    v.setFloat64(p + 9, e.high, true);
+    v.setFloat64(p + 17, e.low, true);
+    v.setFloat64(p + 25, e.close, true);
+    v.setFloat64(p + 33, e.volume, true);
     p += 41;
   }
   p = writeStr(buf, e.symbol, p);

@@ -15,8 +15,8 @@ export { type Instrument, type ExchangeCode } from './instrument.js';
 export { EventReject, validateEvent, parseEvent, parseJsonEvent, type RejectRule, type ValidationPolicy } from './validate.js';
 export { parseCanonicalEvent } from './canonical-event.js';
 export { sharedSlice, sharedString, stringTableMisses } from './string-table.js';
-export { readFloat64LE, writeFloat64LE } from './float64-bytes.js';
-export { encodeEvent, encodeEventInto, encodedSize, writeUtf8, decodeEvent, decodeEventFields, eventFields, emptyEventFields, EVENT_KINDS, type EventFields } from './event-codec.js';
+export { readFloat64LE } from './float64-bytes.js';
+export { encodeEvent, encodeEventInto, encodedSize, maxEncodedSize, writeUtf8, decodeEvent, decodeEventFields, eventFields, emptyEventFields, EVENT_KINDS, type EventFields } from './event-codec.js';
 export {
   calendarFor,
   NYSE_HOLIDAYS,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bar, decodeEvent, decodeEventFields, emptyEventFields, encodeEvent, encodeEventInto, encodedSize, eventFields, quote, trade, type MarketEvent } from '../../src/domain/index.js';
+import { bar, decodeEvent, decodeEventFields, emptyEventFields, encodeEvent, encodeEventInto, encodedSize, eventFields, maxEncodedSize, quote, trade, type MarketEvent } from '../../src/domain/index.js';
 
 describe('event codec', () => {
   const cases: MarketEvent[] = [
@@ -34,6 +34,17 @@ describe('event codec', () => {
       expect(buf.subarray(pos, end).equals(encodeEvent(e)), `the view must hold encodeEvent's bytes (${e.id})`).toBe(true);
       expect(decodeEvent(buf.subarray(pos, end)), `a view decodes to the event (${e.id})`).toEqual(e);
       pos = end;
+    }
+  });
+
+  it('maxEncodedSize bounds what encodeEventInto writes, for 1-, 2-, 3-byte characters and lone surrogates', () => {
+    const events = [
+      ...cases,
+      trade({ symbol: 'É.X', ts: 1, source: 'ñ', id: '€€€', price: 1, size: 0, conditions: ['ü', '', '\ud800'] }),
+      quote({ symbol: 'A', ts: 2, source: '\udc00', id: '日本語', bid: 1, ask: 2, bidSize: 0, askSize: 0 }),
+    ];
+    for (const e of events) {
+      expect(maxEncodedSize(e), `the bound must cover the bytes written (${e.id}), else a writer encoding into scratch room overruns it`).toBeGreaterThanOrEqual(encodedSize(e));
     }
   });
 
