@@ -83,21 +83,25 @@ export function maxEncodedSize(e: MarketEvent): number {
   return size;
 }
 
-/** The DataView of the buffer encodeEventInto wrote into last: writers reuse one buffer for many events. */
-let viewOf: Uint8Array | null = null;
-let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+/** The buffer encodeEventInto last made a DataView for, and that view: writers reuse one buffer for many events. */
+let viewed: Uint8Array | null = null;
+let viewedAs: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+function viewOf(buf: Uint8Array): DataView {
+  if (buf !== viewed) {
+    viewed = buf;
+    viewedAs = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  return viewedAs;
+}
 
 /**
  * Encodes `e` into `buf` at `pos`, which must have encodedSize(e) bytes left; returns the end.
  * Lets a writer encode a whole batch into one buffer instead of allocating one per event.
- * Numbers go through a DataView, which the compiler inlines (~3 ns a double, against ~10 ns for
- * eight byte stores).
+ * Numbers go through a DataView over `buf` (the caller's, or one made for the last buffer seen),
+ * which the compiler inlines: ~3 ns a double against ~10 ns for eight byte stores.
  */
-export function encodeEventInto(e: MarketEvent, buf: Buffer, pos: number): number {
-  if (buf !== viewOf) {
-    viewOf = buf;
-    view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
+export function encodeEventInto(e: MarketEvent, buf: Buffer, pos: number, view: DataView = viewOf(buf)): number {
   const v = view;
   buf[pos] = VERSION;
   buf[pos + 1] = KIND_CODE[e.kind];

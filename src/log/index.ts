@@ -8,6 +8,7 @@ export type {
   PartitionInfo,
   PollOptions,
   ProducerRecord,
+  RecordCodec,
   ResetPolicy,
   SeekPosition,
   TopicConfig,
@@ -17,3 +18,4 @@ export type {
 export { murmur2, partitionForKey, KeyPartitioner } from './partitioner.js';
 export { Journal, type JournalOptions, type JournalStats, type FsyncPolicy } from './journal/journal.js';
 export { readRange, type LogReader } from './read-range.js';
+export { recordsOf } from './records-of.js';

@@ -48,6 +48,24 @@ export interface LogRecord {
   readonly payload?: unknown;
 }
 
+/**
+ * How a producer turns items of its own type into records, for `Log.appendItems`: the log asks
+ * for each item's key, timestamp and value bytes, and an in-process log hands the item itself back
+ * on `LogRecord.payload`, as it does `ProducerRecord.payload`.
+ */
+export interface RecordCodec<T> {
+  key(item: T): string;
+  /** Epoch ms. */
+  timestamp(item: T): number;
+  /** At least the bytes `write` puts down for `item`. */
+  maxBytes(item: T): number;
+  /**
+   * Writes the item's value at `buf[pos…]`, where `maxBytes(item)` bytes are free, and returns
+   * where it ended. `view` is a DataView over all of `buf`, for numbers.
+   */
+  write(item: T, buf: Buffer, view: DataView, pos: number): number;
+}
+
 export interface AppendAck {
   readonly partition: number;
   readonly offset: number;
@@ -119,6 +137,13 @@ export interface Log {
    * (group commit: concurrent appends share one flush). Acks are in input order.
    */
   append(topic: string, records: readonly ProducerRecord[]): Promise<AppendAck[]>;
+  /**
+   * Appends one record per item, durable as `append` is, placed by key, with no acks. The journal
+   * encodes each value straight into its frame buffer: no intermediate buffer, value view, record
+   * object or ack per record (the ingest of ticks, the hottest append). Kafka builds
+   * ProducerRecords with `recordsOf`.
+   */
+  appendItems<T>(topic: string, items: readonly T[], codec: RecordCodec<T>): Promise<void>;
   consumer(options: ConsumerOptions): Promise<LogConsumer>;
   /** Reads without a group (topic browser, tests): up to `max` records from `offset`. */
   read(tp: TopicPartition, offset: number, max: number): Promise<LogRecord[]>;

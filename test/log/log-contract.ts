@@ -7,7 +7,7 @@
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isStockStreamError, type ErrorCode } from '../../src/shared/errors.js';
-import type { Log, LogRecord, ProducerRecord } from '../../src/log/log.js';
+import type { Log, LogRecord, ProducerRecord, RecordCodec } from '../../src/log/log.js';
 import { partitionForKey } from '../../src/log/partitioner.js';
 
 export interface LogUnderTest {
@@ -51,6 +51,31 @@ async function readAll(log: Log, topic: string, partition: number): Promise<LogR
     if (batch.length === 0) return out;
     out.push(...batch);
   }
+}
+
+/** Items of the appendItems tests: the codec writes a float64 then the note as UTF-8. */
+interface Item {
+  sym: string;
+  ts: number;
+  x: number;
+  note: string;
+}
+
+const ITEMS: RecordCodec<Item> = {
+  key: (it) => it.sym,
+  timestamp: (it) => it.ts,
+  maxBytes: (it) => 8 + 3 * it.note.length,
+  write: (it, buf, view, pos) => {
+    view.setFloat64(pos, it.x, true);
+    return pos + 8 + buf.write(it.note, pos + 8, 'utf8');
+  },
+};
+
+/** The value ITEMS writes for `it`, made independently of the codec. */
+function itemBytes(it: Item): number[] {
+  const b = Buffer.alloc(8);
+  b.writeDoubleLE(it.x, 0);
+  return [...b, ...Buffer.from(it.note, 'utf8')];
 }
 
 export function logContract(name: string, factory: () => Promise<LogUnderTest>): void {
@@ -220,6 +245,54 @@ export function logContract(name: string, factory: () => Promise<LogUnderTest>):
       }
       const info = (await log.topics()).find((x) => x.name === t);
       expect(info?.partitions.length, 'the topic and its partition count survive reopen').toBe(2);
+    });
+
+    it('appendItems: one record per item, placed by key, with the codec\'s key, timestamp and bytes, intact after later appends', async () => {
+      const t = unique('items');
+      await log.ensureTopic(t, { partitions: 3 });
+      const make = (from: number, n: number): Item[] =>
+        Array.from({ length: n }, (_, k) => {
+          const i = from + k;
+          return { sym: `S${i % 17}`, ts: 1_700_000_000_000 + i, x: i / 7, note: i % 5 === 0 ? `Hòa Phát ${i} €` : `n${i}` };
+        });
+      const first = make(0, 400);
+      await log.appendItems(t, first, ITEMS);
+      // Later appends of both kinds: a log that reused the first items' buffers would corrupt them.
+      await log.appendItems(t, make(400, 300), ITEMS);
+      await log.append(t, [{ key: 'S1', value: bytes('plain'), timestamp: 1 }]);
+      await log.appendItems(t, make(700, 300), ITEMS);
+      const all = make(0, 1000);
+      const got = new Map<string, LogRecord>();
+      for (let p = 0; p < 3; p++) for (const r of await readAll(log, t, p)) if (r.key !== 'S1' || r.timestamp !== 1) got.set(`${r.timestamp}`, r);
+      expect(got.size, 'every item is one record').toBe(all.length);
+      const wrong: string[] = [];
+      const next = [0, 0, 0];
+      for (const it of all) {
+        const r = got.get(`${it.ts}`);
+        const p = partitionForKey(it.sym, 3);
+        if (r === undefined || r.key !== it.sym || r.partition !== p || Array.from(r.value).join() !== itemBytes(it).join()) wrong.push(`${it.ts}: ${r === undefined ? 'missing' : `${r.key}@${r.partition} ${Array.from(r.value).length} bytes`}`);
+        else if (r.offset < next[p]!) wrong.push(`${it.ts}: offset ${r.offset} out of input order in partition ${p}`);
+        else next[p] = r.offset + 1;
+        if (r?.payload !== undefined && r.payload !== it) wrong.push(`${it.ts}: a payload, when given, is the item itself`);
+      }
+      expect(wrong.slice(0, 5), 'each record has the item\'s key, its partition by key, its bytes exactly, in input order per partition').toEqual([]);
+
+      await expectCode(log.appendItems(t, [...make(1000, 3), { sym: 7 as unknown as string, ts: 1, x: 0, note: '' }], ITEMS), 'SS_INGEST_REJECT', 'an item without a string key');
+      await expectCode(log.appendItems(t, [{ sym: 'S1', ts: Number.NaN, x: 0, note: '' }], ITEMS), 'SS_INGEST_REJECT', 'an item with a timestamp that is not a number');
+      const ends = (await log.topics()).find((x) => x.name === t)!.partitions.map((x) => x.endOffset);
+      expect(ends.reduce((a, b) => a + b, 0), 'a refused batch appends none of its items').toBe(1001);
+    });
+
+    it('appendItems are durable: readable after close and reopen', async () => {
+      if (h.reopen === undefined) return;
+      const t = unique('items-durable');
+      await log.ensureTopic(t, { partitions: 2 });
+      const items = Array.from({ length: 200 }, (_, i): Item => ({ sym: `k${i}`, ts: 5000 + i, x: -i, note: `v${i}` }));
+      await log.appendItems(t, items, ITEMS);
+      await log.close();
+      log = await h.reopen();
+      const back = [...(await readAll(log, t, 0)), ...(await readAll(log, t, 1))].sort((a, b) => a.timestamp - b.timestamp);
+      expect(back.map((r) => [r.key, Array.from(r.value).join()]), 'every item, its key and bytes, from the files').toEqual(items.map((it) => [it.sym, itemBytes(it).join()]));
     });
 
     it('a consumer with reset earliest reads everything; with latest only what comes after it', async () => {

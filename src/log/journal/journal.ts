@@ -26,6 +26,7 @@ import type {
   LogConsumer,
   LogRecord,
   ProducerRecord,
+  RecordCodec,
   TopicConfig,
   TopicInfo,
   TopicPartition,
@@ -362,6 +363,41 @@ export class Journal implements Log {
       acks[i] = { partition: p, offset: first[p]!++ };
     }
     return acks;
+  }
+
+  async appendItems<T>(topic: string, items: readonly T[], codec: RecordCodec<T>): Promise<void> {
+    this.#checkOpen();
+    const t = this.#topic(topic);
+    const n = items.length;
+    if (n === 0) return;
+    // Small integers only, as in append; the whole batch is checked before any of it is staged.
+    const placed: number[] = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const key = codec.key(items[i] as T);
+      if (typeof key !== 'string') throw new StockStreamError('SS_INGEST_REJECT', `Expected item ${i} for '${topic}' to have a string key, got ${typeof key}.`);
+      if (key.length > MAX_KEY_CHARS_FAST && Buffer.byteLength(key) > MAX_NAME_BYTES) {
+        throw new StockStreamError('SS_INGEST_REJECT', `Expected item ${i} for '${topic}' to have a key of at most ${MAX_NAME_BYTES} UTF-8 bytes, got ${Buffer.byteLength(key)}; keys are symbols.`);
+      }
+      const ts = codec.timestamp(items[i] as T);
+      if (!Number.isFinite(ts)) throw new StockStreamError('SS_INGEST_REJECT', `Expected item ${i} for '${topic}' to have a finite epoch-ms timestamp, got ${ts}.`);
+      const p = t.partitioner.partition(key);
+      const failed = t.parts[p]!.failure;
+      if (failed !== null) throw failed;
+      placed[i] = p;
+    }
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const item = items[i] as T;
+      const part = t.parts[placed[i]!]!;
+      bytes += part.stageItem(item, codec, codec.key(item), codec.timestamp(item));
+      if (!part.queued) {
+        part.queued = true;
+        this.#dirty.add(part);
+      }
+    }
+    this.#stats.recordsAppended += n;
+    this.#stats.bytesAppended += bytes;
+    await this.#nextFlush();
   }
 
   #nextFlush(): Promise<void> {

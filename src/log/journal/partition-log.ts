@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StockStreamError } from '../../shared/errors.js';
-import type { LogRecord, ProducerRecord } from '../log.js';
+import type { LogRecord, ProducerRecord, RecordCodec } from '../log.js';
 import { datasync, fileSize, mkdirp, openFile, syncDir, truncateFd, writeAt } from './fs-io.js';
 import { FrameBuffer } from './record-frame.js';
 import { Segment, segmentFileName } from './segment.js';
@@ -28,6 +28,15 @@ export interface PartitionOptions {
 }
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * Capacity of the staging buffer that follows one the tail keeps: a quarter more than the last
+ * flush staged, so the tail, which holds whole buffers, holds little more than its records' bytes;
+ * a burst grows it by doubling (FrameBuffer).
+ */
+function stagingCapacity(lastFlushBytes: number): number {
+  return Math.max(4096, Math.ceil(lastFlushBytes * 1.25));
+}
 
 /**
  * A record served from the memory tail. Its value view is made on first read: a consumer that
@@ -105,6 +114,8 @@ export class PartitionLog {
   #visibleEnd = 0;
   #staging = new FrameBuffer();
   #spare: FrameBuffer | null = new FrameBuffer();
+  /** The tail holds values inside #staging (stageItem): it must not be recycled as #spare. */
+  #stagingInTail = false;
   #chunks: StagedChunk[] = [];
   /** Write-side view of the newest segment, including staged bytes. */
   #wBase = 0;
@@ -256,22 +267,50 @@ export class PartitionLog {
 
   /** Encodes one record into the staging buffer at offset `nextOffset`; returns its frame length. */
   stage(record: ProducerRecord, timestamp: number): number {
-    const offset = this.#nextOffset;
+    const at = this.#staging.length;
+    const len = this.#staging.append(this.#nextOffset, timestamp, record.key, record.headers, record.value);
+    const v = record.value;
+    return this.#staged(at, len, record.key, record.headers, record.payload, timestamp, v.buffer, v.byteOffset, v.byteLength);
+  }
+
+  /**
+   * Encodes one item (Log.appendItems) into the staging buffer at offset `nextOffset`; returns its
+   * frame length. The tail keeps the value where it was encoded, in the staging buffer, so that
+   * buffer is not reused for the next flush (see flush).
+   */
+  stageItem<T>(item: T, codec: RecordCodec<T>, key: string, timestamp: number): number {
     const staging = this.#staging;
     const at = staging.length;
-    const len = staging.append(offset, timestamp, record.key, record.headers, record.value);
+    const len = staging.appendItem(this.#nextOffset, timestamp, key, item, codec);
+    this.#stagingInTail = true;
+    const valueAt = staging.valueAt;
+    return this.#staged(at, len, key, undefined, item, timestamp, staging.buf.buffer, staging.buf.byteOffset + valueAt, at + len - valueAt);
+  }
+
+  /** Books the record just staged at `at` (its frame `len` bytes): offset, memory tail, segment roll, index. */
+  #staged(
+    at: number,
+    len: number,
+    key: string,
+    headers: Readonly<Record<string, string>> | undefined,
+    payload: unknown,
+    timestamp: number,
+    valueBuffer: ArrayBufferLike,
+    valueAt: number,
+    valueLength: number,
+  ): number {
+    const offset = this.#nextOffset;
     this.#nextOffset = offset + 1;
     if (this.#tailTimestamp.length === 0 && this.#opts.tailRecords > 0) this.#allocateTail(this.#opts.tailRecords);
     const cap = this.#tailTimestamp.length;
     if (cap > 0) {
       const slot = offset % cap;
-      this.#tailKey[slot] = record.key;
-      const v = record.value;
-      this.#tailBuffer[slot] = v.buffer;
-      this.#tailValueAt[slot] = v.byteOffset;
-      this.#tailValueLength[slot] = v.byteLength;
-      this.#tailHeaders[slot] = record.headers;
-      this.#tailPayload[slot] = record.payload;
+      this.#tailKey[slot] = key;
+      this.#tailBuffer[slot] = valueBuffer;
+      this.#tailValueAt[slot] = valueAt;
+      this.#tailValueLength[slot] = valueLength;
+      this.#tailHeaders[slot] = headers;
+      this.#tailPayload[slot] = payload;
       this.#tailTimestamp[slot] = timestamp;
       if (offset - this.#tailLow >= cap) this.#tailLow = offset - cap + 1;
     }
@@ -310,9 +349,13 @@ export class PartitionLog {
     const chunks = this.#chunks;
     if (chunks.length === 0) return { fsyncs: 0, writes: 0 };
     const staged = this.#staging;
+    const keep = this.#stagingInTail;
     this.#chunks = [];
-    this.#staging = this.#spare ?? new FrameBuffer();
+    // A buffer the tail reads values from is never written again; the next one is sized from this
+    // flush, so the tail holds about what it needs, not a megabyte per flush of a quiet partition.
+    this.#staging = keep ? new FrameBuffer(stagingCapacity(staged.length)) : (this.#spare ?? new FrameBuffer());
     this.#spare = null;
+    this.#stagingInTail = false;
     const touched: Segment[] = [];
     try {
       const sealed: Segment[] = [];
@@ -356,8 +399,10 @@ export class PartitionLog {
       }
       this.#visibleEnd = chunks[chunks.length - 1]!.lastOffset + 1;
       for (const s of sealed) if (!s.retired) await s.writeIndexFile(sync);
-      staged.reset();
-      this.#spare = staged;
+      if (!keep) {
+        staged.reset();
+        this.#spare = staged;
+      }
       return { fsyncs, writes: chunks.length };
     } catch (err) {
       // Offsets were handed out for records that may or may not be on disk: stop accepting

@@ -20,7 +20,7 @@
 
 import { readFloat64LE, sharedString } from '../../domain/index.js';
 import { StockStreamError } from '../../shared/errors.js';
-import type { LogRecord } from '../log.js';
+import type { LogRecord, RecordCodec } from '../log.js';
 import { crc32c } from './crc32c.js';
 
 export const FRAME_HEADER_BYTES = 32;
@@ -80,15 +80,8 @@ export class FrameBuffer {
     // Reserve the worst case (3 UTF-8 bytes per UTF-16 unit) so the string writes never overflow.
     this.#ensure(FRAME_HEADER_BYTES + key.length * 3 + value.length);
     const start = this.length;
-    const buf = this.buf;
     let pos = start + FRAME_HEADER_BYTES;
-    const keyLength = writeKey(buf, key, pos);
-    if (keyLength > MAX_KEY_BYTES) {
-      throw new StockStreamError(
-        'SS_INGEST_REJECT',
-        `A record key must be at most ${MAX_KEY_BYTES} bytes of UTF-8, got ${keyLength}; use a shorter key (keys are symbols).`,
-      );
-    }
+    const keyLength = writeKey(this.buf, key, pos);
     pos += keyLength;
     let headerCount = 0;
     if (headers !== undefined) {
@@ -105,20 +98,44 @@ export class FrameBuffer {
       }
     }
     // Header writes may have grown the buffer: take the current one.
-    const b = this.buf;
+    this.buf.set(value, pos);
+    return this.#seal(start, keyLength, headerCount, pos, pos + value.length, offset, timestamp);
+  }
+
+  /**
+   * Encodes one record whose value `codec` writes in place (Log.appendItems), without headers, and
+   * returns its frame length; the value starts at `valueAt` afterwards.
+   */
+  appendItem<T>(offset: number, timestamp: number, key: string, item: T, codec: RecordCodec<T>): number {
+    this.#ensure(FRAME_HEADER_BYTES + key.length * 3 + codec.maxBytes(item));
+    const start = this.length;
+    const keyLength = writeKey(this.buf, key, start + FRAME_HEADER_BYTES);
+    const at = start + FRAME_HEADER_BYTES + keyLength;
+    this.valueAt = at;
+    return this.#seal(start, keyLength, 0, at, codec.write(item, this.buf, this.#view, at), offset, timestamp);
+  }
+
+  /** Where the value of the last appendItem starts in `buf`. */
+  valueAt = 0;
+
+  /** Fills in the header of the frame at `start` whose value lies in [valueAt, end), and its CRC. */
+  #seal(start: number, keyLength: number, headerCount: number, valueAt: number, end: number, offset: number, timestamp: number): number {
+    if (keyLength > MAX_KEY_BYTES) {
+      throw new StockStreamError(
+        'SS_INGEST_REJECT',
+        `A record key must be at most ${MAX_KEY_BYTES} bytes of UTF-8, got ${keyLength}; use a shorter key (keys are symbols).`,
+      );
+    }
     const v = this.#view;
-    b.set(value, pos);
-    pos += value.length;
-    const bodyLength = pos - start - 8;
-    v.setUint32(start + 4, bodyLength, true);
+    v.setUint32(start + 4, end - start - 8, true);
     v.setFloat64(start + 8, offset, true);
     v.setFloat64(start + 16, timestamp, true);
     v.setUint16(start + 24, keyLength, true);
     v.setUint16(start + 26, headerCount, true);
-    v.setUint32(start + 28, value.length, true);
-    v.setUint32(start, crc32c(b, start + 4, pos), true);
-    this.length = pos;
-    return pos - start;
+    v.setUint32(start + 28, end - valueAt, true);
+    v.setUint32(start, crc32c(this.buf, start + 4, end), true);
+    this.length = end;
+    return end - start;
   }
 
   reset(): void {

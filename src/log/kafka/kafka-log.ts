@@ -10,12 +10,14 @@ import type {
   PartitionInfo,
   PollOptions,
   ProducerRecord,
+  RecordCodec,
   SeekPosition,
   TopicConfig,
   TopicInfo,
   TopicPartition,
 } from '../log.js';
 import { partitionForKey } from '../partitioner.js';
+import { recordsOf } from '../records-of.js';
 import { FETCH_VERSION } from './fetch-request.js';
 import { Fetcher, partitionKey } from './fetcher.js';
 
@@ -228,6 +230,10 @@ export class KafkaLog implements Log {
     } catch (err) {
       throw kafkaError('describe the topics', err);
     }
+  }
+
+  async appendItems<T>(logical: string, items: readonly T[], codec: RecordCodec<T>): Promise<void> {
+    await this.append(logical, recordsOf(items, codec));
   }
 
   async append(logical: string, records: readonly ProducerRecord[]): Promise<AppendAck[]> {

@@ -202,6 +202,7 @@ describe('BronzeWriter', () => {
       ensureTopic: (n, c) => log.ensureTopic(n, c),
       topics: () => log.topics(),
       append: (t, r) => log.append(t, r),
+      appendItems: (t, items, codec) => log.appendItems(t, items, codec),
       read: (tp, o, m) => log.read(tp, o, m),
       close: () => log.close(),
       consumer: async (opts) => {
