@@ -1,3 +1,4 @@
+import { StockStreamError } from '../shared/errors.js';
 import type { ProducerRecord, RecordCodec } from './log.js';
 
 /** Where recordsOf encodes a batch before one copy to a buffer of its exact size; grows as needed. */
@@ -8,10 +9,18 @@ let scratchView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteL
  * The ProducerRecords of `items` (Log.appendItems for a log that takes records): every value
  * encoded into one buffer and each a view of it, the item as the payload. The values go into a
  * reused scratch against `maxBytes`, then one copy to a buffer of the exact size, so a record
- * kept for long keeps only its own batch's bytes.
+ * kept for long keeps only its own batch's bytes. An item without a string key or a finite
+ * timestamp refuses the batch before anything is encoded, as the journal does.
  */
 export function recordsOf<T>(items: readonly T[], codec: RecordCodec<T>): ProducerRecord[] {
   const n = items.length;
+  for (let i = 0; i < n; i++) {
+    const key: unknown = codec.key(items[i] as T);
+    const ts = codec.timestamp(items[i] as T);
+    if (typeof key !== 'string' || !Number.isFinite(ts)) {
+      throw new StockStreamError('SS_INGEST_REJECT', `Expected item ${i} to have a string key and a finite epoch-ms timestamp, got key ${typeof key} and timestamp ${ts}.`);
+    }
+  }
   const ends = new Int32Array(n);
   let pos = 0;
   for (let i = 0; i < n; i++) {

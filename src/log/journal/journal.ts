@@ -95,6 +95,16 @@ const openDirs = new Set<string>();
 const MAX_NAME_BYTES = 0xffff;
 const MAX_KEY_CHARS_FAST = Math.floor(MAX_NAME_BYTES / 3);
 
+function checkKeyLength(topic: string, what: string, i: number, key: string): void {
+  if (key.length > MAX_KEY_CHARS_FAST && Buffer.byteLength(key) > MAX_NAME_BYTES) {
+    throw new StockStreamError('SS_INGEST_REJECT', `Expected ${what} ${i} for '${topic}' to have a key of at most ${MAX_NAME_BYTES} UTF-8 bytes, got ${Buffer.byteLength(key)}; keys are symbols.`);
+  }
+}
+
+function checkTimestamp(topic: string, what: string, i: number, ts: number): void {
+  if (!Number.isFinite(ts)) throw new StockStreamError('SS_INGEST_REJECT', `Expected ${what} ${i} for '${topic}' to have a finite epoch-ms timestamp, got ${ts}.`);
+}
+
 function validateHeaders(topic: string, i: number, headers: Readonly<Record<string, string>>): void {
   let n = 0;
   for (const name in headers) {
@@ -318,13 +328,9 @@ export class Journal implements Log {
       if (typeof r.key !== 'string' || !(r.value instanceof Uint8Array)) {
         throw new StockStreamError('SS_INGEST_REJECT', `Expected record ${i} for '${topic}' to have a string key and a Uint8Array value, got key ${typeof r.key} and value ${Object.prototype.toString.call(r.value)}.`);
       }
-      if (r.key.length > MAX_KEY_CHARS_FAST && Buffer.byteLength(r.key) > MAX_NAME_BYTES) {
-        throw new StockStreamError('SS_INGEST_REJECT', `Expected record ${i} for '${topic}' to have a key of at most ${MAX_NAME_BYTES} UTF-8 bytes, got ${Buffer.byteLength(r.key)}; keys are symbols.`);
-      }
+      checkKeyLength(topic, 'record', i, r.key);
       if (r.headers !== undefined) validateHeaders(topic, i, r.headers);
-      if (r.timestamp !== undefined && !Number.isFinite(r.timestamp)) {
-        throw new StockStreamError('SS_INGEST_REJECT', `Expected record ${i} for '${topic}' to have a finite epoch-ms timestamp, got ${r.timestamp}.`);
-      }
+      if (r.timestamp !== undefined) checkTimestamp(topic, 'record', i, r.timestamp);
       let p: number;
       if (r.partition === undefined) p = t.partitioner.partition(r.key);
       else {
@@ -348,14 +354,9 @@ export class Journal implements Log {
       const part = t.parts[p]!;
       if (first[p] === -1) first[p] = part.nextOffset;
       bytes += part.stage(r, r.timestamp ?? now);
-      if (!part.queued) {
-        part.queued = true;
-        this.#dirty.add(part);
-      }
+      this.#queue(part);
     }
-    this.#stats.recordsAppended += n;
-    this.#stats.bytesAppended += bytes;
-    await this.#nextFlush();
+    await this.#staged(n, bytes);
     // Records of one partition got consecutive offsets: staging is synchronous, nothing interleaves.
     const acks: AppendAck[] = new Array(n);
     for (let i = 0; i < n; i++) {
@@ -375,11 +376,8 @@ export class Journal implements Log {
     for (let i = 0; i < n; i++) {
       const key = codec.key(items[i] as T);
       if (typeof key !== 'string') throw new StockStreamError('SS_INGEST_REJECT', `Expected item ${i} for '${topic}' to have a string key, got ${typeof key}.`);
-      if (key.length > MAX_KEY_CHARS_FAST && Buffer.byteLength(key) > MAX_NAME_BYTES) {
-        throw new StockStreamError('SS_INGEST_REJECT', `Expected item ${i} for '${topic}' to have a key of at most ${MAX_NAME_BYTES} UTF-8 bytes, got ${Buffer.byteLength(key)}; keys are symbols.`);
-      }
-      const ts = codec.timestamp(items[i] as T);
-      if (!Number.isFinite(ts)) throw new StockStreamError('SS_INGEST_REJECT', `Expected item ${i} for '${topic}' to have a finite epoch-ms timestamp, got ${ts}.`);
+      checkKeyLength(topic, 'item', i, key);
+      checkTimestamp(topic, 'item', i, codec.timestamp(items[i] as T));
       const p = t.partitioner.partition(key);
       const failed = t.parts[p]!.failure;
       if (failed !== null) throw failed;
@@ -390,14 +388,24 @@ export class Journal implements Log {
       const item = items[i] as T;
       const part = t.parts[placed[i]!]!;
       bytes += part.stageItem(item, codec, codec.key(item), codec.timestamp(item));
-      if (!part.queued) {
-        part.queued = true;
-        this.#dirty.add(part);
-      }
+      this.#queue(part);
     }
-    this.#stats.recordsAppended += n;
+    await this.#staged(n, bytes);
+  }
+
+  /** Puts a partition that staged records on the next flush's list. */
+  #queue(part: PartitionLog): void {
+    if (!part.queued) {
+      part.queued = true;
+      this.#dirty.add(part);
+    }
+  }
+
+  /** Counts what an append staged and resolves once the flush that takes it is durable. */
+  #staged(records: number, bytes: number): Promise<void> {
+    this.#stats.recordsAppended += records;
     this.#stats.bytesAppended += bytes;
-    await this.#nextFlush();
+    return this.#nextFlush();
   }
 
   #nextFlush(): Promise<void> {
