@@ -29,15 +29,16 @@ import type { ValidationPolicy } from './validate.js';
  * measured over the end-to-end bench's messages). Once a text matches, every key, string and number
  * is where the shape says, so reading the fields only looks for the closing quotes (indexOf) and
  * the digits. Its parts:
- *  - SYMBOL: validateEvent's SYMBOL_RE `^[A-Z0-9][A-Z0-9.\-:/^=_]{0,31}$`;
+ *  - SYMBOL_PATTERN: the symbol rule, also validateEvent's (validate.ts builds its SYMBOL_RE from it);
  *  - TEXT: a JSON string's content without escapes or control characters (JSON.parse's business);
  *    sources and ids must not be empty, conditions may;
  *  - NUMBER: a JSON number without a sign (negative values are never canonical).
  */
-const SYMBOL = '[A-Z0-9][A-Z0-9.\\-:/^=_]{0,31}';
+/** A symbol: 1 to 32 of upper-case letters, digits and . - : / ^ = _, not starting with punctuation. */
+export const SYMBOL_PATTERN = '[A-Z0-9][A-Z0-9.\\-:/^=_]{0,31}';
 const TEXT = '[^"\\\\\\x00-\\x1f]';
 const NUMBER = '(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?';
-const HEAD = (kind: string): string => `^\\{"kind":"${kind}","symbol":"${SYMBOL}","ts":${NUMBER},"source":"${TEXT}+","id":"${TEXT}+"`;
+const HEAD = (kind: string): string => `^\\{"kind":"${kind}","symbol":"${SYMBOL_PATTERN}","ts":${NUMBER},"source":"${TEXT}+","id":"${TEXT}+"`;
 const TRADE_SHAPE = new RegExp(`${HEAD('trade')},"price":${NUMBER},"size":${NUMBER}(?:,"conditions":\\[(?:"${TEXT}*"(?:,"${TEXT}*")*)?\\])?\\}$`);
 const QUOTE_SHAPE = new RegExp(`${HEAD('quote')},"bid":${NUMBER},"ask":${NUMBER},"bidSize":${NUMBER},"askSize":${NUMBER}\\}$`);
 
@@ -119,7 +120,7 @@ function readConditions(text: string, at: number): string[] {
   return out;
 }
 
-/** A finite number > 0 (prices); false for NaN, the "not a number here" mark of readNumber. */
+/** A finite number > 0 (prices): a number the shape allows may still be 0 or overflow to Infinity. */
 function isPositive(v: number): boolean {
   return v > 0 && v < Number.POSITIVE_INFINITY;
 }

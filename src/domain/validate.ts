@@ -1,4 +1,4 @@
-import { parseCanonicalEvent } from './canonical-event.js';
+import { SYMBOL_PATTERN, parseCanonicalEvent } from './canonical-event.js';
 import { isInterval } from './interval.js';
 import { bar, quote, trade, type MarketEvent } from './market-event.js';
 import { shared } from './string-table.js';
@@ -47,8 +47,8 @@ export interface ValidationPolicy {
   readonly knownSymbols: ReadonlySet<string> | null;
 }
 
-// canonical-event.ts checks the same rule with a character table; its differential test keeps them equal.
-const SYMBOL_RE = /^[A-Z0-9][A-Z0-9.\-:/^=_]{0,31}$/;
+// One rule for both paths: canonical-event.ts checks it inside its shape expression.
+const SYMBOL_RE = new RegExp(`^${SYMBOL_PATTERN}$`);
 
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';

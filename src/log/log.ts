@@ -61,7 +61,9 @@ export interface RecordCodec<T> {
   maxBytes(item: T): number;
   /**
    * Writes the item's value at `buf[pos…]`, where `maxBytes(item)` bytes are free, and returns
-   * where it ended. `view` is a DataView over all of `buf`, for numbers.
+   * where it ended. `view` is a DataView over all of `buf`, for numbers. `maxBytes` and `write`
+   * must not throw: the journal stages items as it writes them, after checking keys and
+   * timestamps, so a throw would leave part of a batch staged.
    */
   write(item: T, buf: Buffer, view: DataView, pos: number): number;
 }

@@ -29,7 +29,7 @@ describe('event codec', () => {
     const buf = Buffer.alloc(total);
     let pos = 0;
     for (const e of events) {
-      const end = encodeEventInto(e, buf, pos);
+      const end = encodeEventInto(e, buf, pos, new DataView(buf.buffer, buf.byteOffset, buf.byteLength));
       expect(end - pos, `encodedSize must be what encodeEventInto writes (${e.id})`).toBe(encodedSize(e));
       expect(buf.subarray(pos, end).equals(encodeEvent(e)), `the view must hold encodeEvent's bytes (${e.id})`).toBe(true);
       expect(decodeEvent(buf.subarray(pos, end)), `a view decodes to the event (${e.id})`).toEqual(e);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { crc32c } from '../../src/log/journal/crc32c.js';
 import { Journal, type JournalOptions } from '../../src/log/journal/journal.js';
-import type { Log, LogRecord } from '../../src/log/log.js';
+import type { Log, LogRecord, RecordCodec } from '../../src/log/log.js';
 import { isStockStreamError } from '../../src/shared/errors.js';
 import { logContract } from './log-contract.js';
 import { mulberry32 } from '../fixtures/random.js';
@@ -413,6 +413,37 @@ describe('journal memory tail', () => {
     expect(all.slice(2).map((r) => r.payload), 'the newest 4 come from memory with the very payload objects').toEqual(payloads.slice(2));
     expect(all[2]?.payload, 'same object, not a copy').toBe(payloads[2]);
     expect(all.slice(0, 2).map((r) => r.payload), 'records older than the tail are read from disk, without payload').toEqual([undefined, undefined]);
+  });
+
+  it('mixes append and appendItems in one flush of a partition: every value and payload served from the tail is its own', async () => {
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ss-tail-'));
+    dirs.push(dir);
+    const j = await openJournal({ dir, fsync: 'batch', groupCommitMs: 5, tailRecords: 8 });
+    await j.ensureTopic('t', { partitions: 1 });
+    const codec: RecordCodec<string> = {
+      key: () => 'k',
+      timestamp: () => 1,
+      maxBytes: (s) => 3 * s.length,
+      write: (s, buf, _view, pos) => pos + buf.write(s, pos, 'utf8'),
+    };
+    // Not awaited one by one: the calls share flushes, and the buffers the staging grew through.
+    const expected: string[] = [];
+    const pending: Promise<unknown>[] = [];
+    for (let round = 0; round < 5; round++) {
+      const items = Array.from({ length: 3 }, (_, i) => `item-${round}-${i}-${'x'.repeat(round * 400)}`);
+      pending.push(j.appendItems('t', items, codec));
+      const plain = `plain-${round}`;
+      pending.push(j.append('t', [{ key: 'k', value: Buffer.from(plain), payload: plain }]));
+      expected.push(...items, plain);
+    }
+    await Promise.all(pending);
+    const consumer = await j.consumer({ group: 'g', topics: ['t'] });
+    const got = await consumer.poll({ maxRecords: 100, timeoutMs: 100 });
+    await consumer.close();
+    expect(got.map((r) => Buffer.from(r.value).toString()), 'values in log order, from files then the 8-record tail').toEqual(expected);
+    expect(got.slice(-8).map((r) => r.payload), 'the tail hands back each item or payload itself').toEqual(expected.slice(-8));
+    const browsed = await j.read({ topic: 't', partition: 0 }, 0, 100);
+    expect(browsed.map((r) => Buffer.from(r.value).toString()), 'a random-access read sees the same bytes').toEqual(expected);
   });
 
   it('serves a tail record whose value is a Buffer of exactly its own bytes, even when a batch shares one buffer', async () => {

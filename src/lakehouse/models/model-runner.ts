@@ -167,23 +167,37 @@ export class ModelRunner {
    * Re-creates the view models rendered while a bronze table they read had no file, once it has
    * one. The bronze writer's commits call it, so `bronze.*` shows the first files as they land
    * instead of after the next model run (up to a minute at the default schedule). Cheap after
-   * that: once every bronze table had a file, it returns at once.
+   * that: once every bronze table had a file, it returns at once. It never holds up the commit
+   * behind a model run (it goes on after the run in the background) and never fails it: a view
+   * that cannot be re-created is logged and tried again at the next commit, and the next run
+   * re-creates every view anyway.
    */
   async refreshViews(): Promise<void> {
     if (this.#emptyBronze.size === 0) return;
     let landed = false;
     for (const t of this.#emptyBronze) if (await this.#o.lake.hasBronzeFiles(t)) landed = true;
     if (!landed) return;
-    await this.#exclusive(async () => {
-      // Rendering adds back the tables that are still empty.
-      this.#emptyBronze.clear();
-      const conn = await this.#o.lake.connect();
-      try {
-        for (const m of this.#o.project.models) if (m.config.materialized === 'view') await this.#deployView(conn, m);
-      } finally {
-        conn.closeSync();
-      }
-    });
+    const running = this.#running;
+    if (running !== null) {
+      void running.catch(() => undefined).then(() => this.refreshViews());
+      return;
+    }
+    const empty = [...this.#emptyBronze];
+    try {
+      await this.#exclusive(async () => {
+        // Rendering adds back the tables that are still empty.
+        this.#emptyBronze.clear();
+        const conn = await this.#o.lake.connect();
+        try {
+          for (const m of this.#o.project.models) if (m.config.materialized === 'view') await this.#deployView(conn, m);
+        } finally {
+          conn.closeSync();
+        }
+      });
+    } catch (err) {
+      for (const t of empty) this.#emptyBronze.add(t);
+      this.#o.logger?.warn({ err }, 'bronze views: re-creating them over the first files failed; the next bronze commit or model run tries again');
+    }
   }
 
   async #exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -193,7 +207,7 @@ export class ModelRunner {
     try {
       return await p;
     } finally {
-      this.#running = null;
+      if (this.#running === p) this.#running = null;
     }
   }
 

@@ -32,6 +32,7 @@ import type {
   TopicPartition,
 } from '../log.js';
 import { KeyPartitioner } from '../partitioner.js';
+import { checkItem } from '../records-of.js';
 import { mkdirp, syncDir, writeFileAtomic } from './fs-io.js';
 import { type ConsumerHost, JournalConsumer } from './journal-consumer.js';
 import { OffsetStore } from './offset-store.js';
@@ -101,8 +102,8 @@ function checkKeyLength(topic: string, what: string, i: number, key: string): vo
   }
 }
 
-function checkTimestamp(topic: string, what: string, i: number, ts: number): void {
-  if (!Number.isFinite(ts)) throw new StockStreamError('SS_INGEST_REJECT', `Expected ${what} ${i} for '${topic}' to have a finite epoch-ms timestamp, got ${ts}.`);
+function checkTimestamp(topic: string, i: number, ts: number): void {
+  if (!Number.isFinite(ts)) throw new StockStreamError('SS_INGEST_REJECT', `Expected record ${i} for '${topic}' to have a finite epoch-ms timestamp, got ${ts}.`);
 }
 
 function validateHeaders(topic: string, i: number, headers: Readonly<Record<string, string>>): void {
@@ -330,7 +331,7 @@ export class Journal implements Log {
       }
       checkKeyLength(topic, 'record', i, r.key);
       if (r.headers !== undefined) validateHeaders(topic, i, r.headers);
-      if (r.timestamp !== undefined) checkTimestamp(topic, 'record', i, r.timestamp);
+      if (r.timestamp !== undefined) checkTimestamp(topic, i, r.timestamp);
       let p: number;
       if (r.partition === undefined) p = t.partitioner.partition(r.key);
       else {
@@ -374,10 +375,9 @@ export class Journal implements Log {
     // Small integers only, as in append; the whole batch is checked before any of it is staged.
     const placed: number[] = new Array<number>(n);
     for (let i = 0; i < n; i++) {
-      const key = codec.key(items[i] as T);
-      if (typeof key !== 'string') throw new StockStreamError('SS_INGEST_REJECT', `Expected item ${i} for '${topic}' to have a string key, got ${typeof key}.`);
+      const key: unknown = codec.key(items[i] as T);
+      checkItem(topic, i, key, codec.timestamp(items[i] as T));
       checkKeyLength(topic, 'item', i, key);
-      checkTimestamp(topic, 'item', i, codec.timestamp(items[i] as T));
       const p = t.partitioner.partition(key);
       const failed = t.parts[p]!.failure;
       if (failed !== null) throw failed;

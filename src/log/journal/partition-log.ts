@@ -127,8 +127,9 @@ export class PartitionLog {
    * them without file I/O, CRC checks or decoding. Valid from #tailLow up; records enter when
    * staged and become readable when their flush publishes them (#visibleEnd). Held as parallel
    * arrays of the producer's fields, and made into LogRecords only when read. A value is kept as
-   * its ArrayBuffer (shared by a whole producer batch) with its offset and length, not as the
-   * producer's view: a view per record held for the tail's ~3 s outlived two young-generation
+   * its ArrayBuffer (shared by a whole producer batch, or for appendItems the flush's copy of its
+   * frames, #tailItems) with its offset and length, not as a view per record: a view per record
+   * held for the tail's ~3 s outlived two young-generation
    * GCs, so every one was promoted and then had to be freed by a full mark-compact (measured in
    * the latency bench: ~470 KB of the ~1.3 MB promoted per scavenge, and ~1 ms of its pause).
    * Allocated at the first append, so partitions that never get one in this process (most late,
@@ -282,24 +283,25 @@ export class PartitionLog {
 
   /**
    * Gives the tail slots of records staged by stageItem their values: one exact-size copy of the
-   * staged frames (small ones from Node's shared pool), so the tail holds what it needs and the
-   * staging buffer is recycled. Holding the staging buffers themselves, each sized for a flush,
-   * cost the memory bench ~6 KB per symbol and the latency bench GC pauses (a fresh buffer per
-   * flush); the copy is one memcpy per flush.
+   * flush's staged frames (small ones from Node's shared pool), so the staging buffer is recycled
+   * and the tail holds about 1.5× its values' bytes (frames and keys come along), not a buffer
+   * sized for a whole flush. Keeping each flush's staging buffer instead cost the memory bench
+   * ~6 KB per symbol and the latency bench GC pauses (a fresh buffer per partition and flush);
+   * the copy is one memcpy per flush. #itemsFrom is cleared only once every slot has its buffer.
    */
   #tailItems(staged: FrameBuffer): void {
     const cap = this.#tailTimestamp.length;
-    const from = Math.max(this.#itemsFrom, this.#nextOffset - cap);
-    this.#itemsFrom = -1;
-    if (cap === 0) return;
-    const copy = Buffer.allocUnsafe(staged.length);
-    staged.buf.copy(copy, 0, 0, staged.length);
-    for (let o = from; o < this.#nextOffset; o++) {
-      const slot = o % cap;
-      if (this.#tailBuffer[slot] !== null) continue;
-      this.#tailBuffer[slot] = copy.buffer;
-      this.#tailValueAt[slot] = (this.#tailValueAt[slot] as number) + copy.byteOffset;
+    if (cap > 0) {
+      const copy = Buffer.allocUnsafe(staged.length);
+      staged.buf.copy(copy, 0, 0, staged.length);
+      for (let o = Math.max(this.#itemsFrom, this.#nextOffset - cap); o < this.#nextOffset; o++) {
+        const slot = o % cap;
+        if (this.#tailBuffer[slot] !== null) continue;
+        this.#tailBuffer[slot] = copy.buffer;
+        this.#tailValueAt[slot] = (this.#tailValueAt[slot] as number) + copy.byteOffset;
+      }
     }
+    this.#itemsFrom = -1;
   }
 
   /** Books the record just staged at `at` (its frame `len` bytes): offset, memory tail, segment roll, index. */

@@ -233,7 +233,7 @@ export class KafkaLog implements Log {
   }
 
   async appendItems<T>(logical: string, items: readonly T[], codec: RecordCodec<T>): Promise<void> {
-    await this.append(logical, recordsOf(items, codec));
+    await this.append(logical, recordsOf(logical, items, codec));
   }
 
   async append(logical: string, records: readonly ProducerRecord[]): Promise<AppendAck[]> {
