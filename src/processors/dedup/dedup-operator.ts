@@ -20,9 +20,9 @@ export interface DedupState {
  * Two generations of fingerprint sets (IdHashSet): ids go into the current one; when it holds
  * `window` ids it becomes the previous one and the old previous is cleared. So every id is
  * remembered for at least the next `window` distinct ids and at most 2 × `window`, memory is fixed
- * (per generation, a table of up to 32 bytes per id and an 8-byte insertion log per id), nothing
- * is retained for the garbage collector, and a checkpoint is two typed arrays copied from the
- * insertion logs (the checkpoint store writes them as raw bytes).
+ * (per generation, a table of up to 32 bytes per id, a byte of filter per id and an 8-byte
+ * insertion log per id), nothing is retained for the garbage collector, and a checkpoint is two
+ * typed arrays copied from the insertion logs (the checkpoint store writes them as raw bytes).
  */
 export class DedupOperator extends BaseOperator<MarketEvent, MarketEvent, DedupState> {
   readonly name = 'dedup';

