@@ -168,7 +168,7 @@ export class Lakehouse {
   /** For the bronze writer's onCommit: catalogs the files, and lets views that were empty see them. */
   async registerFiles(files: readonly LakeFile[]): Promise<void> {
     await this.db.registerFiles(files);
-    await this.runner.refreshViews();
+    await this.runner.refreshViews(new Set(files.filter((f) => f.layer === 'bronze').map((f) => f.table)));
   }
 
   /** Starts the schedules (after catching up missed slots), when jobs are enabled. */

@@ -164,22 +164,22 @@ export class ModelRunner {
   }
 
   /**
-   * Re-creates the view models rendered while a bronze table they read had no file, once it has
-   * one. The bronze writer's commits call it, so `bronze.*` shows the first files as they land
-   * instead of after the next model run (up to a minute at the default schedule). Cheap after
-   * that: once every bronze table had a file, it returns at once. It never holds up the commit
+   * Re-creates the view models rendered while a bronze table they read had no file, once one of
+   * `landed` (bronze tables that just got files) is such a table. The bronze writer's commits call
+   * it with their files' tables, so `bronze.*` shows the first files as they land instead of after
+   * the next model run (up to a minute at the default schedule); a commit to a table whose views
+   * already read files costs a set lookup, no I/O. It never holds up the commit
    * behind a model run (it goes on after the run in the background) and never fails it: a view
    * that cannot be re-created is logged and tried again at the next commit, and the next run
    * re-creates every view anyway.
    */
-  async refreshViews(): Promise<void> {
-    if (this.#emptyBronze.size === 0) return;
-    let landed = false;
-    for (const t of this.#emptyBronze) if (await this.#o.lake.hasBronzeFiles(t)) landed = true;
-    if (!landed) return;
+  async refreshViews(landed: Iterable<string>): Promise<void> {
+    let stale = false;
+    for (const t of landed) if (this.#emptyBronze.has(t)) stale = true;
+    if (!stale) return;
     const running = this.#running;
     if (running !== null) {
-      void running.catch(() => undefined).then(() => this.refreshViews());
+      void running.catch(() => undefined).then(() => this.refreshViews(landed));
       return;
     }
     const empty = [...this.#emptyBronze];
