@@ -30,6 +30,8 @@ const INDEX_MAGIC = 0x31585353;
 const INDEX_HEADER = 40;
 const READ_BLOCK = 256 * 1024;
 const SCAN_BLOCK = 1024 * 1024;
+/** Largest block read ahead for a sequential reader. */
+const READ_AHEAD_MAX = 4 * 1024 * 1024;
 
 export function segmentFileName(baseOffset: number): string {
   return `${String(baseOffset).padStart(20, '0')}.log`;
@@ -53,6 +55,13 @@ export class Segment {
   readonly idxMaxTsBefore: number[] = [];
   #refs = 0;
   #retired = false;
+  /**
+   * The block after the last read that stopped at its `max`, already being read: a consumer
+   * working through a backlog asks for it next, and the thread-pool read (~0.15 ms for 256 KB
+   * alone, ~0.7 ms while DuckDB's threads hold the cores) then overlaps what the caller does
+   * with the records it got. Segment bytes below `size` never change, so the block stays valid.
+   */
+  #ahead: { nextOffset: number; position: number; bytes: Promise<Buffer | null> } | null = null;
 
   constructor(dir: string, baseOffset: number, fd: number) {
     this.baseOffset = baseOffset;
@@ -140,19 +149,35 @@ export class Segment {
     if (!this.acquire()) return true;
     try {
       const end = this.size;
-      let pos = this.positionForOffset(minOffset);
+      const ahead = this.#ahead;
+      this.#ahead = null;
+      // Continuing where the last read stopped: start at its end, with the block read meanwhile.
+      const resumed = ahead !== null && ahead.nextOffset === minOffset;
+      let pos = resumed ? ahead.position : this.positionForOffset(minOffset);
+      const from = pos;
+      let pending = resumed ? ahead.bytes : null;
       // A browser asking for a few records should not pull a whole block.
       let block = Math.min(READ_BLOCK, 16 * 1024 + max * 256);
+      let last = -1;
       while (pos < end && out.length < max) {
-        const buf = await readAt(this.fd, Math.min(block, end - pos), pos, this.file);
+        const early = pending === null ? null : await pending;
+        pending = null;
+        const readAhead = early !== null && early.length > 0;
+        const buf = readAhead ? early : await readAt(this.fd, Math.min(block, end - pos), pos, this.file);
         let p = 0;
         while (p < buf.length && out.length < max) {
           const len = checkFrame(buf, p, buf.length);
           if (len === FRAME_INCOMPLETE) break;
           if (len === FRAME_CORRUPT) return false;
-          if (frameOffset(buf, p) >= minOffset) out.push(decodeFrame(buf, p, topic, partition));
+          const offset = frameOffset(buf, p);
+          if (offset >= minOffset) {
+            out.push(decodeFrame(buf, p, topic, partition));
+            last = offset;
+          }
           p += len;
         }
+        // Read ahead for a smaller request, the block may end inside a frame: read from the file.
+        if (p === 0 && readAhead) continue;
         if (p === 0) {
           // One frame is larger than the block: read it whole next time.
           if (block >= MAX_FRAME_BYTES + 8 || buf.length < block) return false;
@@ -161,10 +186,22 @@ export class Segment {
         }
         pos += p;
       }
+      // As much as this call took (a poll of 10,000 ticks is ~1 MB), so the next one waits for no read at all.
+      const next = Math.min(Math.max(block, Math.ceil((pos - from) * 1.25)), READ_AHEAD_MAX, end - pos);
+      if (out.length >= max && last >= 0 && pos < end) this.#ahead = { nextOffset: last + 1, position: pos, bytes: this.#readAhead(pos, next) };
       return true;
     } finally {
       this.release();
     }
+  }
+
+  /** Reads `length` bytes at `position` for the next sequential read; null if that fails (the read then goes to the file itself). */
+  #readAhead(position: number, length: number): Promise<Buffer | null> {
+    if (!this.acquire()) return Promise.resolve(null);
+    return readAt(this.fd, length, position, this.file).then(
+      (b) => b,
+      () => null,
+    ).finally(() => this.release());
   }
 
   /** Offset of the first record with timestamp >= ts, or -1 if none in the visible bytes. */
