@@ -3,7 +3,8 @@
  * parse, validate, journal append with group commit (fsync 'batch'), the tick pipelines (dedup,
  * six candle intervals, KPIs, the default indicators) and the live store — and, as the peer in
  * the same run, through bare `JSON.parse`. The ratio is pipeline ticks/s over JSON.parse
- * messages/s, all on Node's one JavaScript thread (fsync runs on libuv's pool).
+ * messages/s, all on Node's one JavaScript thread (fsync runs on libuv's pool). Both sides are
+ * measured alike: the best of three passes over the same messages, after a warm-up.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,7 +75,9 @@ export async function benchE2e(options: { ticks?: number; batchSize?: number } =
   const messages = tickMessages(ticks, { symbols: 1_000, stepMs: 1_000 / FEED_RATE });
   const jsonParsePerSec = jsonParseRate(messages);
   await pipelineRate(messages.slice(0, Math.min(200_000, ticks)), batchSize, true);
-  const pipelinePerSec = await pipelineRate(messages, batchSize, true);
+  // The peer's protocol: the best of three passes (each over a fresh platform and data dir).
+  let pipelinePerSec = 0;
+  for (let pass = 0; pass < 3; pass++) pipelinePerSec = Math.max(pipelinePerSec, await pipelineRate(messages, batchSize, true));
   const ingestOnlyPerSec = await pipelineRate(messages, batchSize, false);
   return { ticks, jsonParsePerSec, pipelinePerSec, ratio: pipelinePerSec / jsonParsePerSec, ingestOnlyPerSec, batchSize };
 }

@@ -52,17 +52,21 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
   say('| measure | value |');
   say('|---|---|');
   say(`| ticks | ${fmt(e2e.ticks)} (batches of ${fmt(e2e.batchSize)}, 4 in flight) |`);
-  say(`| bare JSON.parse of the same messages (peer) | ${fmt(e2e.jsonParsePerSec)} msg/s |`);
-  say(`| StockStream end to end | ${fmt(e2e.pipelinePerSec)} ticks/s |`);
+  say(`| bare JSON.parse of the same messages (peer, best of 3 passes) | ${fmt(e2e.jsonParsePerSec)} msg/s |`);
+  say(`| StockStream end to end (best of 3 passes, as the peer) | ${fmt(e2e.pipelinePerSec)} ticks/s |`);
   say(`| **ratio to JSON.parse** | **${e2e.ratio.toFixed(2)}** (target ≥ 0.5, stretch 0.7) |`);
   say(`| ingest only (parse, validate, encode, durable append) | ${fmt(e2e.ingestOnlyPerSec)} ticks/s (${(e2e.ingestOnlyPerSec / e2e.jsonParsePerSec).toFixed(2)} × JSON.parse) |`);
   say('');
 
-  const lat = benchLatency({ seconds: options.quick ? 4 : 10 });
+  // Three runs, each in a fresh process; the median one by p99 is the figure. One 10 s run on
+  // this shared 2-core VM read anywhere from ~3 to ~10 ms at the same code (a neighbour's burst
+  // lands in one run's tail, not in all three).
+  const latRuns = Array.from({ length: options.quick ? 1 : 3 }, () => benchLatency({ seconds: options.quick ? 4 : 10 })).sort((a, b) => a.written.p99 - b.written.p99);
+  const lat = latRuns[Math.floor(latRuns.length / 2)] as (typeof latRuns)[number];
   say('## Latency, tick handed to ingest → its WebSocket frame');
   say('');
   say(
-    `${fmt(lat.ratePerSec)} ticks/s steady over 1,000 symbols for ${lat.seconds} s after a 2 s warm-up, fsync 'batch' (durable before processing), one client in a separate process subscribed to every symbol's ticks. ${fmt(lat.sent)} ticks sent. "Written": the frame carrying the tick handed to the socket (the target's definition); "received": the client process got it.`,
+    `${fmt(lat.ratePerSec)} ticks/s steady over 1,000 symbols for ${lat.seconds} s after a 2 s warm-up, fsync 'batch' (durable before processing), one client in a separate process subscribed to every symbol's ticks. ${fmt(lat.sent)} ticks sent. "Written": the frame carrying the tick handed to the socket (the target's definition); "received": the client process got it. ${latRuns.length > 1 ? `${latRuns.length} runs, each in a fresh process; the table shows the median run by p99 (written p99 of the runs: ${latRuns.map((r) => `${r.written.p99.toFixed(2)} ms`).join(', ')}).` : ''}`,
   );
   say('');
   say('| until the frame is | p50 | p90 | p99 | max | ticks |');
