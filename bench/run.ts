@@ -130,10 +130,11 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
   say(`| **ratio to the peer** | **${bf.ratio.toFixed(3)}** (target ≥ 0.5) |`);
   say('');
 
-  const br = benchBronze({ rows: options.quick ? 200_000 : 1_000_000 });
+  // Measured as the pipeline it is compared with: the best of three runs (each a fresh process).
+  const br = Array.from({ length: options.quick ? 1 : 3 }, () => benchBronze({ rows: options.quick ? 200_000 : 1_000_000 })).reduce((a, b) => (b.rowsPerSec > a.rowsPerSec ? b : a));
   say('## Lakehouse: bronze writer sustained rate');
   say('');
-  say(`${fmt(br.rows)} events already in the journal (4 partitions), landed by the bronze writer alone in a fresh process, its background loop flushing every 100,000 rows (the next batch is read while DuckDB writes the last): decode, DuckDB staging, a \`COPY … PARTITION_BY (log_partition, date, symbol)\` to snappy Parquet per lane (log partition p % 2; the two run at once), fsync, rename, commit (${fmt(br.files)} files).`);
+  say(`${fmt(br.rows)} events already in the journal (4 partitions), landed by the bronze writer alone in a fresh process, its background loop flushing every 100,000 rows (the next batch is read while DuckDB writes the last): decode, DuckDB staging, a \`COPY … PARTITION_BY (log_partition, date, symbol)\` to snappy Parquet per lane (log partition p % 2; the two run at once), fsync, rename, commit (${fmt(br.files)} files). Best of ${options.quick ? 1 : 3} runs, as the pipeline's figure is.`);
   say('');
   say('| bronze writer | live pipeline (end to end, above) | ratio |');
   say('|---:|---:|---:|');
