@@ -217,16 +217,19 @@ export function eventFields(e: MarketEvent, out: EventFields): void {
   }
 }
 
-/** Decodes `encodeEvent` output into `out`, making no object (the id stays bytes: idStart, idEnd). Throws as decodeEvent does. */
-export function decodeEventFields(bytes: Uint8Array, out: EventFields): void {
+/**
+ * Decodes `encodeEvent` output, the bytes [start, end) of `bytes` (all of it by default), into
+ * `out`, making no object; the id stays bytes: [idStart, idEnd) of `bytes`. Throws as decodeEvent does.
+ */
+export function decodeEventFields(bytes: Uint8Array, out: EventFields, start = 0, end = bytes.length): void {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf[0] !== VERSION) throw new RangeError(`event codec: expected version ${VERSION}, got ${buf[0]}`);
-  const kind = buf[1] as number;
+  if (buf[start] !== VERSION) throw new RangeError(`event codec: expected version ${VERSION}, got ${buf[start]}`);
+  const kind = buf[start + 1] as number;
   if (kind > 2) throw new RangeError(`event codec: unknown kind code ${kind}`);
   clearKindFields(out);
   out.kind = kind;
-  out.ts = readFloat64LE(buf, 2);
-  let pos = 10;
+  out.ts = readFloat64LE(buf, start + 2);
+  let pos = start + 10;
   if (kind === 0) {
     out.price = readFloat64LE(buf, pos);
     out.size = readFloat64LE(buf, pos + 8);
@@ -259,7 +262,7 @@ export function decodeEventFields(bytes: Uint8Array, out: EventFields): void {
   out.id = '';
   out.idStart = pos + 2;
   out.idEnd = pos + 2 + buf.readUInt16LE(pos);
-  if (out.idEnd > buf.length) throw new RangeError(`event codec: id of ${out.idEnd - out.idStart} bytes runs past the record's ${buf.length}`);
+  if (out.idEnd > end) throw new RangeError(`event codec: id of ${out.idEnd - out.idStart} bytes runs past the record's ${end - start}`);
 }
 
 /** Decodes `encodeEvent` output. Throws on an unknown version: the caller dead-letters the record. */

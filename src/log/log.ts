@@ -46,6 +46,15 @@ export interface LogRecord {
   readonly headers: Readonly<Record<string, string>>;
   /** The producer's `payload`, when an in-process log served this record from memory; else undefined. */
   readonly payload?: unknown;
+  /**
+   * The buffer `value` lies in, as its bytes [valueAt, valueAt + valueLength), when the log read
+   * it from a larger one (the journal's segment blocks): a reader that copies the bytes on (the
+   * bronze writer) reads them there, and `value`, a view made on first access, is never made.
+   * All three are set or none.
+   */
+  readonly valueSource?: Buffer;
+  readonly valueAt?: number;
+  readonly valueLength?: number;
 }
 
 /**

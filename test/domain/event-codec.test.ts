@@ -79,6 +79,20 @@ describe('event codec', () => {
     expect(() => decodeEventFields(view.subarray(0, f.idEnd - 1), f), 'an id running past the bytes is an error, not a read into whatever follows').toThrow(/runs past/);
   });
 
+  it('decodes a record given as [start, end) of a larger buffer (a segment block), the id located in that buffer', () => {
+    const e = cases[1] as MarketEvent;
+    const bytes = encodeEvent(e);
+    const block = Buffer.alloc(bytes.length + 40, 0xee);
+    block.set(bytes, 13);
+    const inBlock = emptyEventFields();
+    decodeEventFields(block, inBlock, 13, 13 + bytes.length);
+    const alone = emptyEventFields();
+    decodeEventFields(bytes, alone);
+    expect({ ...inBlock, idStart: inBlock.idStart - 13, idEnd: inBlock.idEnd - 13 }, 'the same fields as the bytes alone, positions shifted by start').toEqual(alone);
+    expect(block.toString('utf8', inBlock.idStart, inBlock.idEnd), 'idStart and idEnd index into the block').toBe(e.id);
+    expect(() => decodeEventFields(block, emptyEventFields(), 13, 13 + bytes.length - 1), 'an id running past end is an error, though the block goes on').toThrow(/runs past/);
+  });
+
   it('refuses bytes of an unknown version instead of misreading them', () => {
     const bytes = encodeEvent(cases[0] as MarketEvent);
     bytes[0] = 9;

@@ -275,10 +275,19 @@ export const TICKS_TABLE: BronzeTable = {
     ...LOG_COLUMNS,
   ],
   addRow(r, b) {
-    // In-process records carry the validated event; otherwise the bytes are decoded (CRC-checked by the log).
+    // In-process records carry the validated event; otherwise the bytes are decoded (CRC-checked
+    // by the log), where the log read them when it says (no value view per record).
     const e = r.payload as MarketEvent | undefined;
-    if (e === undefined) decodeEventFields(r.value, fields);
-    else eventFields(e, fields);
+    let src: Uint8Array | null = null;
+    if (e !== undefined) eventFields(e, fields);
+    else if (r.valueSource !== undefined) {
+      src = r.valueSource;
+      const at = r.valueAt as number;
+      decodeEventFields(src, fields, at, at + (r.valueLength as number));
+    } else {
+      src = r.value;
+      decodeEventFields(src, fields);
+    }
     const f = fields;
     b.row();
     b.num(0, f.kind);
@@ -286,7 +295,7 @@ export const TICKS_TABLE: BronzeTable = {
     b.num(2, f.ts);
     b.code(3, f.source);
     if (f.idStart < 0) b.text(4, f.id);
-    else b.textBytes(4, r.value, f.idStart, f.idEnd);
+    else b.textBytes(4, src as Uint8Array, f.idStart, f.idEnd);
     b.num(5, f.price);
     b.num(6, f.size);
     b.text(7, f.conditions);

@@ -188,9 +188,41 @@ export function frameTimestamp(buf: Buffer, pos: number): number {
 }
 
 /**
- * Decodes a checked frame. The value is a view into `buf` (no copy): readers allocate a fresh
- * buffer per read, so records never alias memory that is reused.
+ * A record read from a segment block. Its value is a view into the block (no copy: readers
+ * allocate a fresh block per read, so records never alias memory that is reused), made on first
+ * access: a reader that copies the bytes on reads them at `valueSource`/`valueAt` instead, and a
+ * Buffer view per record (~100 bytes of young garbage) is never made.
  */
+class FileRecord implements LogRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string;
+  readonly timestamp: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly valueSource: Buffer;
+  readonly valueAt: number;
+  readonly valueLength: number;
+  #value: Buffer | null = null;
+
+  constructor(topic: string, partition: number, offset: number, key: string, timestamp: number, headers: Readonly<Record<string, string>>, source: Buffer, at: number, length: number) {
+    this.topic = topic;
+    this.partition = partition;
+    this.offset = offset;
+    this.key = key;
+    this.timestamp = timestamp;
+    this.headers = headers;
+    this.valueSource = source;
+    this.valueAt = at;
+    this.valueLength = length;
+  }
+
+  get value(): Buffer {
+    return (this.#value ??= this.valueSource.subarray(this.valueAt, this.valueAt + this.valueLength));
+  }
+}
+
+/** Decodes a checked frame (see FileRecord). */
 export function decodeFrame(buf: Buffer, pos: number, topic: string, partition: number): LogRecord {
   const keyLength = u16(buf, pos + 24);
   const headerCount = u16(buf, pos + 26);
@@ -211,13 +243,5 @@ export function decodeFrame(buf: Buffer, pos: number, topic: string, partition: 
     }
     headers = h;
   }
-  return {
-    topic,
-    partition,
-    offset: readFloat64LE(buf, pos + 8),
-    key,
-    value: buf.subarray(p, p + valueLength),
-    timestamp: readFloat64LE(buf, pos + 16),
-    headers,
-  };
+  return new FileRecord(topic, partition, readFloat64LE(buf, pos + 8), key, readFloat64LE(buf, pos + 16), headers, buf, p, valueLength);
 }
