@@ -444,7 +444,8 @@ export class PartitionLog {
     if (cap > 0 && from >= this.#tailLow) return this.#readTail(from, end, max, out, takePayload);
     // Below the memory tail: read files up to where the tail starts, then continue from memory.
     const fileMax = cap > 0 ? Math.min(max, this.#tailLow - from) : max;
-    await this.#readFiles(from, fileMax, out);
+    // Read ahead only for a consumer whose next read goes on in the files, not into the tail.
+    await this.#readFiles(from, fileMax, out, takePayload && fileMax === max);
     const next = out.length > 0 ? out[out.length - 1]!.offset + 1 : from;
     if (cap > 0 && out.length < max && next >= this.#tailLow) return this.#readTail(next, end, max, out, takePayload);
     return out;
@@ -477,7 +478,7 @@ export class PartitionLog {
     return out;
   }
 
-  async #readFiles(offset: number, max: number, out: LogRecord[]): Promise<void> {
+  async #readFiles(offset: number, max: number, out: LogRecord[], readAhead = false): Promise<void> {
     let from = offset;
     const segs = this.#segments;
     let i = this.#segmentIndexFor(from);
@@ -486,7 +487,7 @@ export class PartitionLog {
     for (i = 0; i < list.length && out.length < max; i++) {
       const s = list[i]!;
       if (s.lastOffset < from) continue;
-      const ok = await s.readRecords(from, max, out, this.topic, this.partition);
+      const ok = await s.readRecords(from, max, out, this.topic, this.partition, readAhead);
       if (!ok) {
         throw new StockStreamError(
           'SS_LOG_CORRUPT',

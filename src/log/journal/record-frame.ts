@@ -220,6 +220,12 @@ class FileRecord implements LogRecord {
   get value(): Buffer {
     return (this.#value ??= this.valueSource.subarray(this.valueAt, this.valueAt + this.valueLength));
   }
+
+  /** JSON and structured logs see a plain record's fields, not the whole block. */
+  toJSON(): LogRecord {
+    const { topic, partition, offset, key, value, timestamp, headers } = this;
+    return { topic, partition, offset, key, value, timestamp, headers };
+  }
 }
 
 /** Decodes a checked frame (see FileRecord). */

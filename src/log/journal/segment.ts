@@ -30,8 +30,8 @@ const INDEX_MAGIC = 0x31585353;
 const INDEX_HEADER = 40;
 const READ_BLOCK = 256 * 1024;
 const SCAN_BLOCK = 1024 * 1024;
-/** Largest block read ahead for a sequential reader. */
-const READ_AHEAD_MAX = 4 * 1024 * 1024;
+/** Largest block read ahead for a sequential reader (a poll of 10,000 ticks takes ~1 MB). */
+const READ_AHEAD_MAX = 2 * 1024 * 1024;
 
 export function segmentFileName(baseOffset: number): string {
   return `${String(baseOffset).padStart(20, '0')}.log`;
@@ -55,11 +55,13 @@ export class Segment {
   readonly idxMaxTsBefore: number[] = [];
   #refs = 0;
   #retired = false;
+  #fdClosed = false;
   /**
-   * The block after the last read that stopped at its `max`, already being read: a consumer
-   * working through a backlog asks for it next, and the thread-pool read (~0.15 ms for 256 KB
-   * alone, ~0.7 ms while DuckDB's threads hold the cores) then overlaps what the caller does
+   * The block after the last consumer read that stopped at its `max`, already being read: a
+   * consumer working through a backlog asks for it next, and the thread-pool read (~0.15 ms for
+   * 256 KB alone, ~0.7 ms while DuckDB's threads hold the cores) then overlaps what the caller does
    * with the records it got. Segment bytes below `size` never change, so the block stays valid.
+   * One slot: another read leaves it alone; the next read ahead (of any consumer) replaces it.
    */
   #ahead: { nextOffset: number; position: number; bytes: Promise<Buffer | null> } | null = null;
 
@@ -125,19 +127,31 @@ export class Segment {
   }
 
   release(): void {
-    if (--this.#refs === 0 && this.#retired) void closeFile(this.fd);
+    if (--this.#refs === 0 && this.#retired) void this.#closeFd();
   }
 
   /** Removes the files; the fd closes when the last user releases it. */
   async retire(): Promise<void> {
     this.#retired = true;
+    this.#ahead = null;
     await Promise.allSettled([fs.promises.unlink(this.file), fs.promises.unlink(this.indexFile)]);
-    if (this.#refs === 0) await closeFile(this.fd);
+    if (this.#refs === 0) await this.#closeFd();
   }
 
   async close(): Promise<void> {
     this.#retired = true;
-    if (this.#refs === 0) await closeFile(this.fd);
+    this.#ahead = null;
+    if (this.#refs === 0) await this.#closeFd();
+  }
+
+  /**
+   * Closes the fd once: a user's release during retire's unlink closes it, and retire must not
+   * close it again (the number may belong to another file by then).
+   */
+  async #closeFd(): Promise<void> {
+    if (this.#fdClosed) return;
+    this.#fdClosed = true;
+    await closeFile(this.fd);
   }
 
   /**
@@ -145,14 +159,18 @@ export class Segment {
    * holds `max`. Returns false if a frame is damaged (caller raises SS_LOG_CORRUPT); a segment
    * retired by retention yields nothing.
    */
-  async readRecords(minOffset: number, max: number, out: LogRecord[], topic: string, partition: number): Promise<boolean> {
+  /**
+   * `readAhead`: a consumer's read that may stop at `max` in a backlog; when it does, the block
+   * after it is read in the background for the next call (see #ahead).
+   */
+  async readRecords(minOffset: number, max: number, out: LogRecord[], topic: string, partition: number, readAhead = false): Promise<boolean> {
     if (!this.acquire()) return true;
     try {
       const end = this.size;
       const ahead = this.#ahead;
-      this.#ahead = null;
       // Continuing where the last read stopped: start at its end, with the block read meanwhile.
       const resumed = ahead !== null && ahead.nextOffset === minOffset;
+      if (resumed) this.#ahead = null;
       let pos = resumed ? ahead.position : this.positionForOffset(minOffset);
       const from = pos;
       let pending = resumed ? ahead.bytes : null;
@@ -186,9 +204,12 @@ export class Segment {
         }
         pos += p;
       }
-      // As much as this call took (a poll of 10,000 ticks is ~1 MB), so the next one waits for no read at all.
-      const next = Math.min(Math.max(block, Math.ceil((pos - from) * 1.25)), READ_AHEAD_MAX, end - pos);
-      if (out.length >= max && last >= 0 && pos < end) this.#ahead = { nextOffset: last + 1, position: pos, bytes: this.#readAhead(pos, next) };
+      // About what this call read (from its resume point or index entry), so the next one waits
+      // for no read at all.
+      if (readAhead && out.length >= max && last >= 0 && pos < end) {
+        const next = Math.min(Math.max(block, Math.ceil((pos - from) * 1.25)), READ_AHEAD_MAX, end - pos);
+        this.#ahead = { nextOffset: last + 1, position: pos, bytes: this.#readAhead(pos, next) };
+      }
       return true;
     } finally {
       this.release();

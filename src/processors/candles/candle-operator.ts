@@ -294,6 +294,8 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
       );
     }
     this.#symbols.clear();
+    this.#touched.length = 0;
+    this.#touchedCount = 0;
     this.#watermark = state.watermark ?? Number.NEGATIVE_INFINITY;
     this.#stats = { ...emptyStats(), ...state.stats };
     const lane = (si: number, ii: number): Lane | undefined => {
