@@ -197,6 +197,12 @@ export function logContract(name: string, factory: () => Promise<LogUnderTest>):
       expect(b!.key, 'a UTF-8 key must round-trip').toBe('Hòa Phát');
       expect(b!.value.length, 'an empty value stays empty').toBe(0);
       expect(b!.headers, 'absent headers read as an empty object').toEqual({});
+      // A log may say where a value lies in a larger buffer (the journal's file reads); it must agree with value.
+      for (const r of [a!, b!]) {
+        if (r.valueSource === undefined) continue;
+        const at = r.valueAt as number;
+        expect(Array.from(r.valueSource.subarray(at, at + (r.valueLength as number))), `valueSource/valueAt/valueLength of offset ${r.offset} hold exactly its value`).toEqual(Array.from(r.value));
+      }
     });
 
     it('read defaults the timestamp to append time, clamps below start, stops at end and honours max', async () => {
