@@ -276,17 +276,14 @@ export const TICKS_TABLE: BronzeTable = {
   ],
   addRow(r, b) {
     // In-process records carry the validated event; otherwise the bytes are decoded (CRC-checked
-    // by the log), where the log read them when it says (no value view per record).
+    // by the log), in the block the log read them from when it says where (no value view per record).
     const e = r.payload as MarketEvent | undefined;
     let src: Uint8Array | null = null;
     if (e !== undefined) eventFields(e, fields);
-    else if (r.valueSource !== undefined) {
-      src = r.valueSource;
-      const at = r.valueAt as number;
-      decodeEventFields(src, fields, at, at + (r.valueLength as number));
-    } else {
-      src = r.value;
-      decodeEventFields(src, fields);
+    else {
+      src = r.valueSource ?? r.value;
+      const at = r.valueAt ?? 0;
+      decodeEventFields(src, fields, at, at + (r.valueLength ?? src.length));
     }
     const f = fields;
     b.row();

@@ -157,11 +157,9 @@ export class Segment {
   /**
    * Appends to `out` the records with offset >= minOffset up to the visible size, until `out`
    * holds `max`. Returns false if a frame is damaged (caller raises SS_LOG_CORRUPT); a segment
-   * retired by retention yields nothing.
-   */
-  /**
-   * `readAhead`: a consumer's read that may stop at `max` in a backlog; when it does, the block
-   * after it is read in the background for the next call (see #ahead).
+   * retired by retention yields nothing. `readAhead`: a consumer's read that may stop at `max` in
+   * a backlog; when it does, the block after it is read in the background for the next call (see
+   * #ahead).
    */
   async readRecords(minOffset: number, max: number, out: LogRecord[], topic: string, partition: number, readAhead = false): Promise<boolean> {
     if (!this.acquire()) return true;
@@ -180,8 +178,8 @@ export class Segment {
       while (pos < end && out.length < max) {
         const early = pending === null ? null : await pending;
         pending = null;
-        const readAhead = early !== null && early.length > 0;
-        const buf = readAhead ? early : await readAt(this.fd, Math.min(block, end - pos), pos, this.file);
+        const fromAhead = early !== null && early.length > 0;
+        const buf = fromAhead ? early : await readAt(this.fd, Math.min(block, end - pos), pos, this.file);
         let p = 0;
         while (p < buf.length && out.length < max) {
           const len = checkFrame(buf, p, buf.length);
@@ -195,7 +193,7 @@ export class Segment {
           p += len;
         }
         // Read ahead for a smaller request, the block may end inside a frame: read from the file.
-        if (p === 0 && readAhead) continue;
+        if (p === 0 && fromAhead) continue;
         if (p === 0) {
           // One frame is larger than the block: read it whole next time.
           if (block >= MAX_FRAME_BYTES + 8 || buf.length < block) return false;
@@ -219,10 +217,9 @@ export class Segment {
   /** Reads `length` bytes at `position` for the next sequential read; null if that fails (the read then goes to the file itself). */
   #readAhead(position: number, length: number): Promise<Buffer | null> {
     if (!this.acquire()) return Promise.resolve(null);
-    return readAt(this.fd, length, position, this.file).then(
-      (b) => b,
-      () => null,
-    ).finally(() => this.release());
+    return readAt(this.fd, length, position, this.file)
+      .catch(() => null)
+      .finally(() => this.release());
   }
 
   /** Offset of the first record with timestamp >= ts, or -1 if none in the visible bytes. */
