@@ -288,6 +288,54 @@ describe('BronzeWriter', () => {
     await w.flush();
     const rows = await query(`SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids FROM ${ticksGlob(dir)}`);
     expect(rows[0], 'after the disk recovers, every row lands once').toEqual({ n: 400, ids: 400 });
+    expect(files(join(lake, '_staging')), 'no staged file is left once flushes succeed again').toEqual([]);
+    await w.stop();
+    await log.close();
+  });
+
+  it('keeps the staging directories between flushes of the same date, never a file, and removes them once a date is no longer written', async () => {
+    const { dir, log, ingest } = await setup();
+    const lake = join(dir, 'lake');
+    const staging = join(lake, '_staging');
+    const w = await BronzeWriter.open({ log, lakeDir: lake });
+    const trades = (date: string, n: number, idPrefix: string): unknown[] =>
+      Array.from({ length: n }, (_, i) => ({ kind: 'trade', symbol: SYMBOLS[i % SYMBOLS.length], ts: Date.parse(`${date}T12:00:00Z`) + i, source: 'test', id: `${idPrefix}${i}`, price: 10 + i, size: 1 }));
+    const stagedDates = (): string[] => [...new Set((readdirSync(staging, { recursive: true }) as string[]).flatMap((p) => p.split(/[\\/]/).filter((s) => s.startsWith('date='))))].sort();
+
+    await ingest.write(trades('2025-03-10', 50, 'a'));
+    await w.drain();
+    await w.flush();
+    expect(stagedDates(), 'after a flush the staging tree keeps the directories DuckDB made for its date').toEqual(['date=2025-03-10']);
+    expect(files(staging), 'but no staged file: every one was moved into bronze').toEqual([]);
+
+    await ingest.write(trades('2025-03-10', 50, 'b'));
+    await w.drain();
+    await w.flush();
+    expect(stagedDates(), 'a second flush of the same date reuses them').toEqual(['date=2025-03-10']);
+
+    await ingest.write(trades('2025-03-11', 50, 'c'));
+    await w.drain();
+    await w.flush();
+    expect(existsSync(staging), 'a flush without the 10th any more removes the tree (at most a day of empty directories is kept)').toBe(false);
+
+    const rows = await query(`SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids FROM ${ticksGlob(dir)}`);
+    expect(rows[0], 'every trade landed once').toEqual({ n: 150, ids: 150 });
+
+    // What a failed flush leaves in the tree goes with it after the next flush that succeeds.
+    await ingest.write(trades('2025-03-11', 50, 'd'));
+    await w.drain();
+    await w.flush();
+    writeFileSync(join(staging, 'ticks', '0', 'stray.parquet'), 'left by a failed attempt');
+    rmSync(join(staging, 'ticks', '1'), { recursive: true, force: true });
+    writeFileSync(join(staging, 'ticks', '1'), 'in the way of lane 1');
+    await ingest.write(trades('2025-03-11', 50, 'e'));
+    await w.drain();
+    await expect(w.flush(), 'lane 1 cannot stage').rejects.toThrow(/Expected to write Parquet/);
+    rmSync(join(staging, 'ticks', '1'));
+    await w.flush();
+    expect(existsSync(join(staging, 'ticks', '0', 'stray.parquet')), 'the stray file went with the tree after the retry succeeded').toBe(false);
+    const after = await query(`SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids FROM ${ticksGlob(dir)}`);
+    expect(after[0], 'and the failed batch landed once on the retry').toEqual({ n: 250, ids: 250 });
     await w.stop();
     await log.close();
   });
@@ -363,6 +411,8 @@ describe('BronzeWriter', () => {
     await ingest.write(input(21, 500, 'a'));
     w.start();
     await expect.poll(() => w.stats().rowsWritten, { timeout: 5000, message: 'the first batches land' }).toBeGreaterThan(0);
+    // The staging tree stays between flushes (its empty directories): a file takes its place.
+    rmSync(join(lake, '_staging'), { recursive: true, force: true });
     writeFileSync(join(lake, '_staging'), 'in the way');
     // More input in several appends, so batches are read while a failing flush is in flight.
     for (let i = 0; i < 5; i++) await ingest.write(input(30 + i, 300, `b${i}-`));
