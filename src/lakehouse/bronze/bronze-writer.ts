@@ -87,17 +87,6 @@ const CHUNK_ROWS = 2048;
  * Files do not depend on the lanes (each log partition is in exactly one).
  */
 const LANES = 2;
-
-/**
- * Rows a lane's batch is made for: a whole flush (symbols may hash mostly to one lane's
- * partitions), at most 2^18 (a batch grows past that when it must). Made at the size it will
- * reach, a batch is not grown by doubling through its first flushes (each step a copy of every
- * column: ~3 % of the writer's time over a million rows); its columns are zero-filled
- * allocations, which take memory only as rows are written.
- */
-function laneRows(flushRows: number): number {
-  return Math.min(1 << 18, flushRows);
-}
 /** One table's buffered rows, by lane. */
 interface Buffered {
   readonly table: BronzeTable;
@@ -326,7 +315,7 @@ export class BronzeWriter {
     this.#db = db;
     this.#conns = conns;
     this.#consumer = consumer;
-    this.#byTopic = new Map(o.tables.map((t) => [t.topic, { table: t, batches: Array.from({ length: LANES }, () => new ColumnBatch(t.columns, laneRows(o.flushRows))) }]));
+    this.#byTopic = new Map(o.tables.map((t) => [t.topic, { table: t, batches: Array.from({ length: LANES }, () => new ColumnBatch(t.columns)) }]));
   }
 
   /** Opens the writer: recovers an interrupted flush, then is ready to `start()`. */
