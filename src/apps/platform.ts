@@ -209,7 +209,7 @@ export class Platform {
           dedup,
           candles,
           // Every consumer keeps or sends the newest KPI only (live store, hub, fan-out, the kpis topic at each timer).
-          kpis: new KpiOperator({ sessionOf: (symbol, ts) => calendarOf(symbol).dayAt(ts)?.date ?? null, liveOutput: true, ...(o.prevCloses ? { prevCloses: o.prevCloses } : {}) }),
+          kpis: new KpiOperator({ calendarOf, liveOutput: true, ...(o.prevCloses ? { prevCloses: o.prevCloses } : {}) }),
           live,
           idleWatermarkMs: o.idleWatermarks === false ? Number.POSITIVE_INFINITY : c.processing.idleWatermarkMs,
           publishKpis: c.warehouse.kind === 'postgres',

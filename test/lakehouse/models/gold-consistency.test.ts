@@ -90,7 +90,7 @@ async function liveCandles(f: LakeFixture): Promise<{ candles: Map<string, Candl
           task?.late(e, info);
         },
       }),
-      kpis: new KpiOperator({ sessionOf: (s, ts) => calendarOf(s).dayAt(ts)?.date ?? null }),
+      kpis: new KpiOperator({ calendarOf }),
       live: {
         ticks: () => undefined,
         kpis: () => undefined,

@@ -72,7 +72,7 @@ async function makeTask(idleWatermarkMs = Number.POSITIVE_INFINITY, liveOutput =
     log,
     dedup: new DedupOperator({ window: 10_000 }),
     candles,
-    kpis: new KpiOperator({ sessionOf: (_s, ts) => cal.localDate(ts) }),
+    kpis: new KpiOperator({ calendarOf: () => cal }),
     live: {
       ticks: (list) => {
         outputs.ticks += list.length;
