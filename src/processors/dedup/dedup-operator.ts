@@ -70,6 +70,7 @@ export class DedupOperator extends BaseOperator<MarketEvent, MarketEvent, DedupS
   #rotate(): void {
     const old = this.#previous;
     this.#previous = this.#current;
+    this.#previous.seal();
     old.clear();
     this.#current = old;
     this.#previousEntries = null;
@@ -93,6 +94,7 @@ export class DedupOperator extends BaseOperator<MarketEvent, MarketEvent, DedupS
     this.#previousEntries = null;
     const prev = state.previous;
     for (let i = 0; i + 1 < prev.length; i += 2) this.#previous.add(prev[i] as number, prev[i + 1] as number);
+    this.#previous.seal();
     const cur = state.current;
     for (let i = 0; i + 1 < cur.length; i += 2) this.#current.add(cur[i] as number, cur[i + 1] as number);
     this.#dropped = state.dropped;

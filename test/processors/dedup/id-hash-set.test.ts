@@ -46,6 +46,15 @@ describe('IdHashSet', () => {
       const id = `id-${i}`;
       expect(set.has(...fp(id)), `has(${id})`).toBe(ref.has(id));
     }
+    set.seal();
+    for (let i = 0; i < 6_000; i++) {
+      const id = `id-${i}`;
+      expect(set.has(...fp(id)), `seed ${seed}: sealed, the Bloom filter never hides an id the set holds: has(${id})`).toBe(ref.has(id));
+    }
+    const late = fp('added-after-seal');
+    expect(set.has(...late), 'an id never added is absent').toBe(false);
+    set.add(...late);
+    expect(set.has(...late), 'an add after seal() is found: the stale filter must not answer for it').toBe(true);
   });
 
   it('keeps its entries through entries() for checkpoints', () => {
