@@ -77,6 +77,13 @@ interface Lane {
   settled: Settled | null;
   /** No watermark below this can change the lane; −∞ forces a look (after a restore, or a slot born final). */
   nextDue: number;
+  /**
+   * The slot the lane's last event went to. While it is not final it is still kept, and an event
+   * inside its [start, end) belongs to it, so #feed applies the event without the bucket
+   * arithmetic and the search of the lane's slots. At 200 ticks per symbol and second nearly
+   * every tick takes this path in all six lanes.
+   */
+  cur: CandleSlot | null;
 }
 
 interface SymbolState {
@@ -212,6 +219,8 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
             }
           }
           slots.splice(0, drop);
+          // A dropped slot is final, so #feed would pass it by anyway; unreferenced, it can go.
+          if (lane.cur !== null && lane.cur.end + lateness <= watermark) lane.cur = null;
         }
         lane.nextDue = this.#nextDue(lane, watermark);
       }
@@ -357,6 +366,7 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
           slots: [],
           settled: null,
           nextDue: Number.NEGATIVE_INFINITY,
+          cur: null,
         });
       }
       s = {
@@ -460,6 +470,12 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
     for (let li = 0; li < lanes.length; li++) {
       const lane = lanes[li] as Lane;
       if (lane.rank < minRank) continue;
+      const cur = lane.cur;
+      if (cur !== null && !cur.final && ts >= cur.start && ts < cur.end) {
+        this.#queue(cur);
+        applyToSlot(cur, ts, o, h, l, c, v, pv);
+        continue;
+      }
       let start: number;
       let end: number;
       let wStart: number;
@@ -480,6 +496,7 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
       }
       const slot = this.#slotFor(s, lane, e, start, end, wStart, wEnd, regular, o);
       if (slot === null) continue;
+      lane.cur = slot;
       applyToSlot(slot, ts, o, h, l, c, v, pv);
     }
   }
