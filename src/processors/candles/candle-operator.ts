@@ -79,7 +79,7 @@ interface Lane {
   nextDue: number;
   /**
    * The slot the lane's last event went to. While it is not final it is still kept, and an event
-   * inside its [start, end) belongs to it, so #feed applies the event without the bucket
+   * placed by its time inside its [start, end) belongs to it, so #feed applies the event without the bucket
    * arithmetic and the search of the lane's slots. At 200 ticks per symbol and second nearly
    * every tick takes this path in all six lanes.
    */
@@ -467,11 +467,15 @@ export class CandleOperator extends BaseOperator<MarketEvent, Candle, CandleChec
       pv = ((h + l + c) / 3) * v;
     }
     const lanes = s.lanes;
+    // A daily bar's bucket is the day of its date (#locateDate), not the day its time falls in:
+    // one stamped at UTC midnight can lie inside the previous day's extended span. Only events
+    // placed by their time may take the current slot by time.
+    const byTime = minRank !== RANK_1D;
     for (let li = 0; li < lanes.length; li++) {
       const lane = lanes[li] as Lane;
       if (lane.rank < minRank) continue;
       const cur = lane.cur;
-      if (cur !== null && !cur.final && ts >= cur.start && ts < cur.end) {
+      if (byTime && cur !== null && !cur.final && ts >= cur.start && ts < cur.end) {
         this.#queue(cur);
         applyToSlot(cur, ts, o, h, l, c, v, pv);
         continue;

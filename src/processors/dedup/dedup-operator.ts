@@ -44,6 +44,8 @@ export class DedupOperator extends BaseOperator<MarketEvent, MarketEvent, DedupS
     this.#window = options.window;
     this.#current = new IdHashSet(options.window);
     this.#previous = new IdHashSet(options.window);
+    // Empty and sealed: until the first rotation has() answers from the (zero) filter alone.
+    this.#previous.seal();
     this.#onDuplicate = options.onDuplicate;
   }
 

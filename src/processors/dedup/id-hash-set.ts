@@ -29,6 +29,8 @@ export class IdHashSet {
   readonly #bloom: Uint32Array;
   readonly #bloomMask: number;
   #sealed = false;
+  /** Whether the filter has a bit set: sealing an empty set then touches none of its pages. */
+  #bloomUsed = false;
   #size = 0;
   /** (h1, h2) of every id added since the last clear, in order; grows if more than `capacity` are added. */
   #log: Uint32Array;
@@ -97,7 +99,8 @@ export class IdHashSet {
     const bloom = this.#bloom;
     const mask = this.#bloomMask;
     const log = this.#log;
-    bloom.fill(0);
+    if (this.#bloomUsed) bloom.fill(0);
+    this.#bloomUsed = this.#size > 0;
     for (let k = 1; k < this.#size * 2; k += 2) {
       const b = (log[k] as number) & mask;
       bloom[b >>> 5] = (bloom[b >>> 5] as number) | (1 << (b & 31));

@@ -154,6 +154,21 @@ describe('CandleOperator aggregation', () => {
     expect(daily('AAPL', '2024-01-02').map((c) => new Date(c.start).toISOString()), 'the NYSE bar dated 2024-01-02 is that day’s session').toEqual(['2024-01-02T14:30:00.000Z']);
     expect(daily('FPT', '2024-01-03').map((c) => new Date(c.start).toISOString()), 'the HOSE bar dated 2024-01-03 is that day’s session (09:00 ICT)').toEqual(['2024-01-03T02:00:00.000Z']);
   });
+
+  it('consecutive daily bars dated at UTC midnight each get their own day, with extended hours in winter', () => {
+    // With extended hours an NYSE day in January runs 04:00–20:00 EST = 09:00Z to 01:00Z the next
+    // day, so the bar dated 2025-01-08 (00:00Z) lies inside 2025-01-07's still open daily candle.
+    const op = make({ fillGaps: false, intervals: ['1d'], includeExtendedHours: true });
+    const dailyBar = (date: string, close: number): MarketEvent =>
+      bar({ symbol: 'AAPL', ts: utc(`${date}T00:00:00Z`), source: 'csv', id: `d${date}`, interval: '1d', open: close, high: close, low: close, close, volume: 5 });
+    const first = run(op, [dailyBar('2025-01-07', 10)]);
+    const second = run(op, [dailyBar('2025-01-08', 20)]);
+    expect(first.map((c) => [new Date(c.start).toISOString(), c.close]), 'the bar dated 2025-01-07 is that day (pre-market 04:00 EST)').toEqual([['2025-01-07T09:00:00.000Z', 10]]);
+    expect(
+      second.map((c) => [new Date(c.start).toISOString(), c.close, c.volume]),
+      'the bar dated 2025-01-08 is a candle of its own, not merged into the 7th whose span it falls in',
+    ).toEqual([['2025-01-08T09:00:00.000Z', 20, 5]]);
+  });
 });
 
 describe('CandleOperator watermarks and lateness', () => {

@@ -109,4 +109,19 @@ describe('KpiOperator', () => {
     expect(b, 'a restored operator finds its session again and rolls over like the original').toEqual(a);
     expect(a[0]?.prevClose, "Friday's previous close is Wednesday's last price").toBe(112);
   });
+
+  it("takes a day's span from whatever windows it has, so a straggler before it is never counted in it", () => {
+    // A calendar whose second day has only an after-hours window: its span is [1000, 2000).
+    const days = [
+      { from: 0, to: 500, day: { date: '2025-01-06', regular: [{ start: 0, end: 500 }], pre: null, post: null } },
+      { from: 1000, to: 2000, day: { date: '2025-01-07', regular: [], pre: null, post: { start: 1000, end: 2000 } } },
+    ];
+    const cal = { dayAt: (ts: number) => days.find((d) => ts >= d.from && ts < d.to)?.day ?? null } as unknown as MarketCalendar;
+    const op = new KpiOperator({ calendarOf: () => cal });
+    const out: Kpi[] = [];
+    op.processBatch([t('X', 100, 10), t('X', 1500, 20, 300)], out);
+    op.processBatch([t('X', 200, 99, 5)], out);
+    const k = out[out.length - 1] as Kpi;
+    expect([k.open, k.high, k.volume, k.prevClose], "the first day's straggler after the second began changes nothing").toEqual([20, 20, 300, 10]);
+  });
 });
