@@ -39,8 +39,9 @@ export interface IndicatorBenchResult {
   /** ours / @ixjb94 batch (target ≥ 1) */
   ratioBatch: Record<BenchSpec | 'aggregate', number>;
   /**
-   * The harness alone: a no-op indicator that returns each bar's close, in the same loop as ours,
-   * updates per second (best pass of any round). No indicator can be faster in this harness.
+   * The harness alone: a no-op indicator that returns each bar's close, in a loop of the same
+   * shape as ours, updates per second: the best of its passes in every round of every indicator
+   * (up to 150, where a peer gets up to 25, so the floor errs fast). No indicator can be faster here.
    */
   floor: number;
   /** floor / the faster streaming peer's aggregate: the aggregate ratio a zero-cost indicator set would reach. */
@@ -290,7 +291,7 @@ export function formatIndicatorBench(r: IndicatorBenchResult): string {
   const room = 1e9 / (peer * 10) - 1e9 / r.floor;
   rows.push(
     '',
-    `Harness floor: a no-op indicator that returns each bar's close, in the same loop, runs at ${fmt(r.floor)} (${ns(r.floor)} ns a bar). ` +
+    `Harness floor: a no-op indicator that returns each bar's close, in a loop of the same shape, runs at ${fmt(r.floor)} (${ns(r.floor)} ns a bar). ` +
       `Six such no-ops would be ${r.floorRatio.toFixed(1)}× the faster streaming peer's aggregate (${ns(peer)} ns an update). ` +
       `10× allows ${ns(peer * 10)} ns an update on average, ` +
       (room > 0 ? `${room.toFixed(1)} ns above the no-op` : `less than the no-op itself: no indicator set reaches 10× in this harness`) +

@@ -53,7 +53,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
   say('|---|---|');
   say(`| ticks | ${fmt(e2e.ticks)} (batches of ${fmt(e2e.batchSize)}, 4 in flight) |`);
   say(`| bare JSON.parse of the same messages (peer, best of 3 passes) | ${fmt(e2e.jsonParsePerSec)} msg/s |`);
-  say(`| StockStream end to end (best of 3 passes, each after one of the peer's) | ${fmt(e2e.pipelinePerSec)} ticks/s |`);
+  say(`| StockStream end to end (best of 3 passes, interleaved with the peer's) | ${fmt(e2e.pipelinePerSec)} ticks/s |`);
   say(`| **ratio to JSON.parse** | **${e2e.ratio.toFixed(2)}** (target ≥ 0.5, stretch 0.7) |`);
   say(`| ingest only (parse, validate, encode, durable append; best of 3 passes) | ${fmt(e2e.ingestOnlyPerSec)} ticks/s (${(e2e.ingestOnlyPerSec / e2e.jsonParsePerSec).toFixed(2)} × JSON.parse) |`);
   say('');
